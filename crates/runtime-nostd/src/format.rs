@@ -1,0 +1,209 @@
+//! The one definition of the `*.int8.safetensors` format (see `FORMAT.md`): tensor names,
+//! metadata keys and values, and the limits the reader enforces. `export` and `distill`
+//! import these; nobody retypes them.
+
+use core::fmt;
+
+/// Value of the `format` metadata key.
+pub const FORMAT_NAME: &str = "microdistill-int8";
+/// Value of the `format_version` metadata key this runtime reads and `export` writes.
+pub const FORMAT_VERSION: &str = "1";
+
+/// Metadata keys (`__metadata__`, all values are strings).
+pub mod meta {
+    pub const FORMAT: &str = "format";
+    pub const FORMAT_VERSION: &str = "format_version";
+    pub const KIND: &str = "kind";
+    pub const INPUT_SHAPE: &str = "input_shape";
+    pub const CLASSES: &str = "classes";
+    /// MLP only.
+    pub const NUM_LAYERS: &str = "num_layers";
+    /// Tree only.
+    pub const DEPTH: &str = "depth";
+    pub const SOURCE_SHA256: &str = "source_sha256";
+    /// Float model (`student.safetensors`) only: hidden sizes joined by `,`.
+    pub const HIDDEN: &str = "hidden";
+    /// Float model only: free-form TOML.
+    pub const CONFIG: &str = "config";
+}
+
+/// Values of `meta::KIND`.
+pub const KIND_MLP: &str = "mlp";
+pub const KIND_TREE: &str = "tree";
+/// Separator of class names in `meta::CLASSES`.
+pub const CLASS_SEPARATOR: char = '|';
+/// Separator of dimensions in `meta::INPUT_SHAPE` (`1x28x28`).
+pub const SHAPE_SEPARATOR: char = 'x';
+/// Separator of hidden sizes in `meta::HIDDEN` (float model).
+pub const HIDDEN_SEPARATOR: char = ',';
+
+/// Tensor names shared by both kinds.
+pub const INPUT_MEAN: &str = "input.mean";
+pub const INPUT_STD: &str = "input.std";
+pub const INPUT_QUANT: &str = "input.quant";
+pub const INPUT_ZERO_POINT: &str = "input.zero_point";
+
+/// Tree tensors (int8 artifact).
+pub const TREE_WEIGHT: &str = "tree.weight";
+pub const TREE_WEIGHT_SCALE: &str = "tree.weight_scale";
+pub const TREE_BIAS: &str = "tree.bias";
+pub const TREE_LEAF_PROBS: &str = "tree.leaf_probs";
+pub const TREE_LEAF_CLASS: &str = "tree.leaf_class";
+
+/// Tree tensors of the float model (`student.safetensors`, not read by the runtime).
+pub const FLOAT_TREE_INNER_WEIGHT: &str = "tree.inner.weight";
+pub const FLOAT_TREE_INNER_BIAS: &str = "tree.inner.bias";
+pub const FLOAT_TREE_LEAVES: &str = "tree.leaves";
+pub const FLOAT_TREE_BETA: &str = "tree.beta";
+/// Calibration / evaluation file tensors.
+pub const CALIB_X: &str = "x";
+pub const CALIB_Y: &str = "y";
+
+/// Prefix of MLP layer tensors: `layers.{k}.{suffix}`.
+pub const LAYER_PREFIX: &str = "layers.";
+
+/// The per-layer tensors of an MLP, `layers.{k}.{suffix}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerTensor {
+    Weight,
+    WeightScale,
+    Bias,
+    Multiplier,
+    Shift,
+    Output,
+    OutputScale,
+}
+
+impl LayerTensor {
+    /// All per-layer tensors of the int8 artifact.
+    pub const ALL: [LayerTensor; 7] = [
+        LayerTensor::Weight,
+        LayerTensor::WeightScale,
+        LayerTensor::Bias,
+        LayerTensor::Multiplier,
+        LayerTensor::Shift,
+        LayerTensor::Output,
+        LayerTensor::OutputScale,
+    ];
+
+    pub const fn suffix(self) -> &'static str {
+        match self {
+            LayerTensor::Weight => "weight",
+            LayerTensor::WeightScale => "weight_scale",
+            LayerTensor::Bias => "bias",
+            LayerTensor::Multiplier => "multiplier",
+            LayerTensor::Shift => "shift",
+            LayerTensor::Output => "output",
+            LayerTensor::OutputScale => "output_scale",
+        }
+    }
+}
+
+/// `layers.{k}.{suffix}` without allocation: `layer_name(0, LayerTensor::Bias).to_string()`
+/// on the host, `matches` on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerName {
+    pub layer: usize,
+    pub tensor: LayerTensor,
+}
+
+pub const fn layer_name(layer: usize, tensor: LayerTensor) -> LayerName {
+    LayerName { layer, tensor }
+}
+
+impl LayerName {
+    /// Whether `name` is exactly this tensor's name (decimal layer index, no leading zeros).
+    pub fn matches(&self, name: &str) -> bool {
+        let Some(rest) = name.strip_prefix(LAYER_PREFIX) else {
+            return false;
+        };
+        let Some((index, suffix)) = rest.split_once('.') else {
+            return false;
+        };
+        parse_decimal(index) == Some(self.layer) && suffix == self.tensor.suffix()
+    }
+}
+
+impl fmt::Display for LayerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{LAYER_PREFIX}{}.{}", self.layer, self.tensor.suffix())
+    }
+}
+
+/// Strict decimal: ASCII digits, no sign, no leading zero (except "0"), no overflow.
+pub fn parse_decimal(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    if b.is_empty() || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    let mut v: usize = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(usize::from(c - b'0'))?;
+    }
+    Some(v)
+}
+
+// --- limits enforced by the reader ---
+
+/// Largest JSON header accepted, bytes.
+pub const MAX_HEADER_LEN: usize = 64 * 1024;
+/// Most tensors in one artifact.
+pub const MAX_TENSORS: usize = 64;
+/// Most `__metadata__` entries.
+pub const MAX_METADATA: usize = 32;
+/// Most dimensions of one tensor or of `input_shape`.
+pub const MAX_DIMS: usize = 4;
+/// Most MLP layers (4 common + 7 per layer tensors must fit in `MAX_TENSORS`).
+pub const MAX_LAYERS: usize = 8;
+/// Tree depth range.
+pub const MIN_DEPTH: u32 = 1;
+pub const MAX_DEPTH: u32 = 10;
+/// Most classes (a tree's `leaf_class` is U8).
+pub const MAX_CLASSES: usize = 256;
+/// Requantization shift range (inclusive).
+pub const MIN_SHIFT: i32 = 1;
+pub const MAX_SHIFT: i32 = 62;
+/// Smallest non-zero requantization multiplier (2^30); the largest is 2^31 - 1.
+pub const MIN_MULTIPLIER: i32 = 1 << 30;
+
+/// Element types of the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Dtype {
+    I8,
+    U8,
+    I32,
+    F32,
+}
+
+impl Dtype {
+    pub const fn size(self) -> usize {
+        match self {
+            Dtype::I8 | Dtype::U8 => 1,
+            Dtype::I32 | Dtype::F32 => 4,
+        }
+    }
+
+    /// The safetensors spelling.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dtype::I8 => "I8",
+            Dtype::U8 => "U8",
+            Dtype::I32 => "I32",
+            Dtype::F32 => "F32",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Dtype> {
+        match s {
+            "I8" => Some(Dtype::I8),
+            "U8" => Some(Dtype::U8),
+            "I32" => Some(Dtype::I32),
+            "F32" => Some(Dtype::F32),
+            _ => None,
+        }
+    }
+}

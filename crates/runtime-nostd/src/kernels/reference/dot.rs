@@ -1,0 +1,38 @@
+//! Plain reference `dot_rows`: the definition the fast kernels are tested against.
+
+/// The reference needs no prepared input.
+pub fn prepare(_input: &[i8], _prep: &mut [u32]) -> bool {
+    true
+}
+
+/// `acc[r] = Σ_i weights[r·cols + i] · input[i]`, wrapping i32 sums.
+pub fn dot_rows(weights: &[i8], input: &[i8], _prep: &[u32], acc: &mut [i32]) -> bool {
+    let cols = input.len();
+    let Some(needed) = acc.len().checked_mul(cols) else {
+        return false;
+    };
+    if weights.len() < needed {
+        return false;
+    }
+    for (r, a) in acc.iter_mut().enumerate() {
+        let row = &weights[r * cols..(r + 1) * cols];
+        *a = row.iter().zip(input).fold(0i32, |s, (&w, &x)| {
+            s.wrapping_add(i32::from(w) * i32::from(x))
+        });
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    dot_rows_tests!(crate::kernels::reference::dot);
+
+    #[test]
+    fn hand_computed() {
+        let w = [1i8, -2, 3, 4, 5, -6];
+        let x = [7i8, 8, -9];
+        let mut acc = [0i32; 2];
+        assert!(reference::dot_rows(&w, &x, &[], &mut acc));
+        assert_eq!(acc, [7 - 16 - 27, 28 + 40 + 54]);
+    }
+}
