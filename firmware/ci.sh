@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Firmware checks, called by scripts/test.sh; safe to run again and again.
+# Installs what it needs (idempotently), tests the board-independent logic on the host,
+# builds every board, runs the self-test and the failure paths under QEMU (always under a
+# timeout), and prints the footprint and instruction-count report.
+# Artifact: $MICRODISTILL_MODEL (default: the committed demo model, see build.rs).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n==> firmware: %s\n' "$*"; }
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+DEFMT_PRINT_VERSION=1.2.0
+
+step "tools"
+installed=$(rustup target list --installed)
+for t in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi; do
+    grep -qx "$t" <<<"$installed" || rustup target add "$t"
+done
+rustup component list --installed | grep -q '^llvm-tools' || rustup component add llvm-tools
+if ! command -v qemu-system-arm >/dev/null; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq qemu-system-arm
+fi
+# defmt-print decodes the log frames (about 3.5 min to build, so only when missing).
+command -v defmt-print >/dev/null || cargo install --locked defmt-print --version "$DEFMT_PRINT_VERSION"
+BIN="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin"
+
+step "format and lints"
+cargo fmt --check
+cargo clippy --locked --release -- -D warnings
+cargo clippy --locked --release --no-default-features --features nrf52840 -- -D warnings
+
+step "host tests (app over embedded-hal-mock, self-test bookkeeping)"
+cargo test --locked --target x86_64-unknown-linux-gnu --no-default-features
+
+# run EXPECTED_STATUS ELF [extra QEMU args]: the run.sh runner, its status checked.
+run() {
+    local want=$1 elf=$2 got=0
+    shift 2
+    QEMU_TIMEOUT=120 QEMU_EXTRA="$*" ./run.sh "$elf" || got=$?
+    if [ "$got" != "$want" ]; then
+        echo "firmware: $(basename "$elf") exited with $got, expected $want" >&2
+        exit 1
+    fi
+    echo "firmware: $(basename "$elf") exited with $got as expected"
+}
+
+step "QEMU mps2-an386 (Cortex-M4F, DSP kernel): build, self-test, failure paths"
+cargo build --locked --release
+M4=target/thumbv7em-none-eabihf/release
+run 0 $M4/selftest
+mkdir -p target/report && cp $M4/selftest target/report/mps2-an386.elf
+run 101 $M4/check-panic
+run 102 $M4/check-hardfault
+
+step "Cortex-M0 (thumbv6m, reference kernel) on QEMU microbit: 256 KB flash, 16 KB RAM"
+cargo build --locked --release --target thumbv6m-none-eabi --no-default-features --features microbit --bin selftest
+M0=target/thumbv6m-none-eabi/release
+run 0 $M0/selftest
+cp $M0/selftest target/report/microbit.elf
+
+step "nRF52840-DK build (RTT; flashed with probe-rs, not run here)"
+cargo build --locked --release --no-default-features --features nrf52840 --bin selftest
+# Same target directory as the QEMU image: keep a copy before the next build replaces it.
+cp $M4/selftest target/report/nrf52840.elf
+
+step "instructions per inference and per MAC (QEMU -icount shift=7, FPGAIO counter)"
+cargo build --locked --release --bin bench
+run 0 $M4/bench -icount shift=7
+cargo build --locked --release --target thumbv7m-none-eabi --bin bench
+run 0 target/thumbv7m-none-eabi/release/bench -icount shift=7
+
+step "footprint"
+./footprint.sh "$BIN" target/report/{mps2-an386,nrf52840,microbit}.elf

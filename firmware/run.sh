@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Cargo runner (.cargo/config.toml): `cargo run` ends here with the ELF path.
+# An RTT build goes to a real board through probe-rs; a semihosting build runs under QEMU,
+# on the machine its memory map was linked for, always under a timeout. Exit status = the
+# firmware's own (semihosting exit), 124 on timeout.
+set -uo pipefail
+elf="$1"
+if grep -q _SEGGER_RTT "$elf"; then
+    exec probe-rs run --chip "${PROBE_RS_CHIP:-nRF52840_xxAA}" "$elf"
+fi
+case "$elf" in
+*thumbv6m*) machine=microbit cpu=cortex-m0 ;;
+*)
+    # The netduinoplus2 image is linked at the STM32's flash address.
+    if readelf -lW "$elf" | grep -q 'LOAD .* 0x08000000'; then
+        machine=netduinoplus2 cpu=cortex-m4
+    else
+        machine=mps2-an386 cpu=cortex-m4
+    fi
+    ;;
+esac
+decode=(defmt-print -e "$elf")
+command -v defmt-print >/dev/null || { echo "run.sh: defmt-print missing (ci.sh installs it)" >&2; exit 127; }
+timeout "${QEMU_TIMEOUT:-120}" qemu-system-arm -machine "$machine" -cpu "$cpu" -nographic \
+    -monitor none -serial none -semihosting-config enable=on,target=native \
+    ${QEMU_EXTRA:-} -kernel "$elf" | "${decode[@]}"
+status=${PIPESTATUS[0]}
+exit "$status"
