@@ -13,7 +13,7 @@ for elf in "$@"; do
         $1 ~ /^\.(data|bss|uninit)$/ { r += $2 }
         END { print f, r }')
     # Sizes of the embedded statics (symbol names from src/embedded.rs).
-    sym() { "$bin/llvm-nm" -S -C "$elf" | awk -v s="$1" '$4 == s { n += strtonum("0x" $2) } END { print n + 0 }'; }
+    sym() { "$bin/llvm-nm" -S -C --radix=d "$elf" | awk -v s="$1::h" 'index($4, s) == 1 { n += $2 } END { print n + 0 }'; }
     model=$(sym microdistill_firmware::embedded::MODEL_BYTES)
     vectors=0
     for v in X_Q CLASS LOGITS LABEL; do

@@ -19,6 +19,8 @@ case "$elf" in
     fi
     ;;
 esac
+# Overrides, e.g. a thumbv6m (Cortex-M0) image linked for mps2-an386 runs on that M4 board.
+machine=${QEMU_MACHINE:-$machine} cpu=${QEMU_CPU:-$cpu}
 decode=(defmt-print -e "$elf")
 command -v defmt-print >/dev/null || { echo "run.sh: defmt-print missing (ci.sh installs it)" >&2; exit 127; }
 timeout "${QEMU_TIMEOUT:-120}" qemu-system-arm -machine "$machine" -cpu "$cpu" -nographic \

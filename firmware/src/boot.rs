@@ -10,9 +10,10 @@ use sha2::{Digest, Sha256};
 #[inline(never)] // its parsing tables must not stay in the caller's (never-returning) frame
 pub fn verified_model() -> Model<'static> {
     info!(
-        "microdistill firmware {=str} on {=str}",
+        "microdistill firmware {=str} for {=str}, built for {=str}",
         env!("CARGO_PKG_VERSION"),
-        board::NAME
+        board::NAME,
+        embedded::TARGET
     );
     let bytes = embedded::model();
     let digest: [u8; 32] = Sha256::digest(bytes).into();

@@ -17,7 +17,7 @@ static MODEL_BYTES: Aligned<[u8; MODEL_LEN]> =
 static X_Q: [u8; VECTORS * FEATURES] = *include_bytes!(concat!(env!("OUT_DIR"), "/x_q.bin"));
 static CLASS: [u8; VECTORS] = *include_bytes!(concat!(env!("OUT_DIR"), "/class.bin"));
 static LOGITS: [u8; VECTORS * CLASSES] = *include_bytes!(concat!(env!("OUT_DIR"), "/logits.bin"));
-static LABEL: [u8; VECTORS] = *include_bytes!(concat!(env!("OUT_DIR"), "/label.bin"));
+static LABEL: [u8; LABELS] = *include_bytes!(concat!(env!("OUT_DIR"), "/label.bin"));
 
 pub fn model() -> &'static [u8] {
     &MODEL_BYTES.0

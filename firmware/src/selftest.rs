@@ -8,7 +8,7 @@ pub struct Vectors<'a> {
     pub class: &'a [u8],
     /// Int8 logits the host runtime computed, [n, classes].
     pub logits: &'a [i8],
-    /// Dataset label, [n] (for the accuracy line only).
+    /// Dataset label, [n], or empty when the evaluation set had none (accuracy line only).
     pub label: &'a [u8],
     pub features: usize,
     pub classes: usize,
@@ -41,8 +41,10 @@ pub struct Report {
     pub total: usize,
     /// Vectors whose class or any logit differs from the host runtime's.
     pub mismatches: usize,
-    /// Vectors whose predicted class equals the dataset label.
+    /// Vectors whose predicted class equals the dataset label (0 without labels).
     pub label_hits: usize,
+    /// Vectors that have a label.
+    pub labeled: usize,
 }
 
 impl Report {
@@ -66,11 +68,7 @@ pub fn run<E>(
     };
     let inputs = v.x_q.chunks_exact(v.features);
     let expected_logits = v.logits.chunks_exact(v.classes);
-    for (index, ((x, want), (&class, &label))) in inputs
-        .zip(expected_logits)
-        .zip(v.class.iter().zip(v.label))
-        .enumerate()
-    {
+    for (index, ((x, want), &class)) in inputs.zip(expected_logits).zip(v.class).enumerate() {
         let got = infer(x, logits).map_err(|e| (index, e))?;
         let first_logit = want
             .iter()
@@ -86,7 +84,10 @@ pub fn run<E>(
                 first_logit,
             });
         }
-        report.label_hits += usize::from(got == label);
+        if let Some(&label) = v.label.get(index) {
+            report.labeled += 1;
+            report.label_hits += usize::from(got == label);
+        }
     }
     Ok(report)
 }

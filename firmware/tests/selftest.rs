@@ -35,7 +35,10 @@ fn all_agree_passes_and_counts_label_hits() {
     )
     .unwrap();
     assert!(r.passed(), "{r:?}");
-    assert_eq!((r.total, r.mismatches, r.label_hits), (3, 0, 2));
+    assert_eq!(
+        (r.total, r.mismatches, r.label_hits, r.labeled),
+        (3, 0, 2, 3)
+    );
     assert!(seen.is_empty());
 }
 
@@ -93,6 +96,22 @@ fn an_inference_error_stops_the_run_with_its_index() {
     };
     let v = vectors(&x, &[0, 0], &[0; 6], &[0, 0]);
     assert_eq!(run(&v, &mut [0; 3], failing, |_| {}), Err((1, "boom")));
+}
+
+#[test]
+fn vectors_without_labels_still_compare_every_class() {
+    let x = [5, -1, 1, 2];
+    let (class, logits) = ([0, 1], [5, -1, 4, 1, 2, 3]);
+    let mut seen = Vec::new();
+    let r = run(&vectors(&x, &class, &logits, &[]), &mut [0; 3], toy, |m| {
+        seen.push(*m)
+    })
+    .unwrap();
+    assert_eq!(
+        (r.total, r.mismatches, r.labeled, r.label_hits),
+        (2, 1, 0, 0)
+    );
+    assert_eq!(seen[0].index, 1);
 }
 
 #[test]

@@ -31,7 +31,7 @@ fn main() -> ! {
                 r.total - r.mismatches,
                 r.total,
                 r.label_hits,
-                r.total
+                r.labeled
             );
             defmt::info!(
                 "stack peak: {=usize} B while hashing and parsing, {=usize} B while inferring",

@@ -18,7 +18,7 @@ use defmt_semihosting as _;
 
 /// The board this image was built for, as the boot line names it.
 pub const NAME: &str = if cfg!(feature = "qemu") {
-    "QEMU mps2-an386 (Cortex-M4F)"
+    "QEMU mps2-an386/an385 (MPS2 memory map)"
 } else if cfg!(feature = "netduinoplus2") {
     "QEMU netduinoplus2 (STM32F405, Cortex-M4F)"
 } else if cfg!(feature = "microbit") {
