@@ -1,9 +1,10 @@
 //! A bounded scanner for the fixed JSON shape of a safetensors header.
 //!
-//! Why hand-written rather than `serde-json-core`: measured on thumbv7em-none-eabihf,
-//! opt-level "s", a probe binary that parses a real header and touches every field
-//! (see the report of issue 4 / `json_size_probe` numbers in this comment):
-//! SIZE_NOTE
+//! Why hand-written rather than `serde-json-core` 0.7: `.text` of a probe that parses the same
+//! header into the same fixed-capacity table (`json-size-probe/measure.sh`, thumbv7em-none-eabihf,
+//! opt-level "s", LTO): empty baseline 144 B, this scanner 2,188 B (+2.0 KB), serde-json-core
+//! with heapless 8,292 B (+8.1 KB). Four times smaller, on a part whose flash also holds the
+//! weights.
 //! Besides size, serde-json-core does not detect duplicate keys, does not reject escapes
 //! (borrowed strings are not unescaped), and has no depth limit; this scanner has no
 //! recursion at all (the shape is fixed: two levels of objects, arrays of integers), so its

@@ -42,7 +42,9 @@
 //! # Kernels
 //! [`kernels`] follows tract's split: `reference` (plain, always compiled), `host`
 //! (auto-vectorized, x86_64/aarch64), `cortex_m4` (SXTB16 + SMLAD through `asm!`, selected
-//! with `cfg(all(target_arch = "arm", target_feature = "dsp"))`). Every variant is tested
+//! with `cfg(arm_dsp)`, which `build.rs` sets for `thumbv7em-*` targets or when the compiler
+//! reports `target_feature = "dsp"`: stable rustc reports no Arm target features). Every
+//! variant is tested
 //! for exact equality with the reference; the `asm!` one under QEMU (`qemu-check/`).
 #![cfg_attr(not(test), no_std)]
 

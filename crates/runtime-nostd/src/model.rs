@@ -26,6 +26,8 @@ pub struct Prediction {
     pub path: Option<TreePath>,
 }
 
+// No heap, so no Box: the MLP's fixed layer table (MAX_LAYERS entries) stays inline.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy)]
 enum Body<'a> {
     Mlp(Mlp<'a>),

@@ -7,7 +7,7 @@ use runtime_nostd::format::{self, Dtype, LayerTensor, layer_name, meta};
 use runtime_nostd::{Error, Model};
 
 fn err(bytes: &[u8]) -> Error {
-    Model::from_bytes(bytes).err().expect("must be rejected")
+    Model::from_bytes(bytes).expect_err("must be rejected")
 }
 
 fn edit(f: impl FnOnce(&mut Artifact)) -> Error {

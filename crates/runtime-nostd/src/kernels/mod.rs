@@ -34,16 +34,17 @@ pub const fn prep_words(cols: usize) -> usize {
     2 * (cols / 4)
 }
 
-#[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+/// Name of the `dot_rows` variant this build runs (type and tile, tract-style).
+#[cfg(arm_dsp)]
+pub const SELECTED_NAME: &str = "cortex_m4_dsp_i8_dot_4x8";
+#[cfg(all(not(arm_dsp), any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub const SELECTED_NAME: &str = "host_i8_dot_16n";
+#[cfg(not(any(arm_dsp, target_arch = "x86_64", target_arch = "aarch64")))]
+pub const SELECTED_NAME: &str = "reference_i8_dot";
+
+#[cfg(arm_dsp)]
 pub use cortex_m4::dot as selected;
-#[cfg(all(
-    not(all(target_arch = "arm", target_feature = "dsp")),
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
+#[cfg(all(not(arm_dsp), any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub use host::dot as selected;
-#[cfg(not(any(
-    all(target_arch = "arm", target_feature = "dsp"),
-    target_arch = "x86_64",
-    target_arch = "aarch64"
-)))]
+#[cfg(not(any(arm_dsp, target_arch = "x86_64", target_arch = "aarch64")))]
 pub use reference::dot as selected;

@@ -1,0 +1,188 @@
+//! Puts memory.x where the linker finds it, and writes a 784-128-10 MLP and a depth-6 tree
+//! artifact (deterministic pseudo-random parameters, FORMAT.md layout) for the end-to-end
+//! instruction counts.
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    fs::copy("memory.x.in", out.join("memory.x")).unwrap();
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory.x.in");
+    println!("cargo:rerun-if-changed=build.rs");
+    fs::write(out.join("mlp.safetensors"), mlp(&[784, 128, 10])).unwrap();
+    fs::write(out.join("tree.safetensors"), tree(6, 784, 10)).unwrap();
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn w(&mut self) -> u8 {
+        ((self.next() % 255) as i32 - 127) as i8 as u8
+    }
+}
+
+struct Writer {
+    entries: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl Writer {
+    fn tensor(&mut self, name: &str, dtype: &str, shape: &[usize], bytes: Vec<u8>) {
+        let begin = self.data.len();
+        self.data.extend_from_slice(&bytes);
+        let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        self.entries.push(format!(
+            r#""{name}":{{"dtype":"{dtype}","shape":[{}],"data_offsets":[{begin},{}]}}"#,
+            shape.join(","),
+            self.data.len()
+        ));
+    }
+    fn finish(self, meta: &[(&str, String)]) -> Vec<u8> {
+        let meta: Vec<String> = meta
+            .iter()
+            .map(|(k, v)| format!(r#""{k}":"{v}""#))
+            .collect();
+        let mut h = format!(
+            r#"{{"__metadata__":{{{}}},{}}}"#,
+            meta.join(","),
+            self.entries.join(",")
+        );
+        while h.len() % 8 != 0 {
+            h.push(' ');
+        }
+        let mut v = (h.len() as u64).to_le_bytes().to_vec();
+        v.extend_from_slice(h.as_bytes());
+        v.extend_from_slice(&self.data);
+        v
+    }
+}
+
+fn i32s(v: impl IntoIterator<Item = i32>) -> Vec<u8> {
+    v.into_iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+fn f32s(v: impl IntoIterator<Item = f32>) -> Vec<u8> {
+    v.into_iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn common(w: &mut Writer, f: usize) {
+    w.tensor("input.mean", "F32", &[1], f32s([0.2]));
+    w.tensor("input.std", "F32", &[1], f32s([0.3]));
+    w.tensor("input.quant", "F32", &[1], f32s([0.02]));
+    w.tensor("input.zero_point", "I32", &[1], i32s([-10]));
+    let _ = f;
+}
+
+fn meta(kind: &str, f: usize, key: &str, value: usize) -> Vec<(&'static str, String)> {
+    let kind = kind.to_string();
+    let classes: Vec<String> = (0..10).map(|i| format!("c{i}")).collect();
+    vec![
+        ("format", "microdistill-int8".into()),
+        ("format_version", "1".into()),
+        ("kind", kind),
+        ("input_shape", f.to_string()),
+        ("classes", classes.join("|")),
+        (
+            if key == "num_layers" {
+                "num_layers"
+            } else {
+                "depth"
+            },
+            value.to_string(),
+        ),
+        ("source_sha256", "00".repeat(32)),
+    ]
+}
+
+fn mlp(widths: &[usize]) -> Vec<u8> {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut w = Writer {
+        entries: vec![],
+        data: vec![],
+    };
+    common(&mut w, widths[0]);
+    let layers = widths.len() - 1;
+    for k in 0..layers {
+        let (i, o) = (widths[k], widths[k + 1]);
+        let last = k + 1 == layers;
+        w.tensor(
+            &format!("layers.{k}.weight_scale"),
+            "F32",
+            &[o],
+            f32s(vec![0.01; o]),
+        );
+        w.tensor(
+            &format!("layers.{k}.bias"),
+            "I32",
+            &[o],
+            i32s((0..o).map(|_| (rng.next() % 20001) as i32 - 10000)),
+        );
+        w.tensor(
+            &format!("layers.{k}.multiplier"),
+            "I32",
+            &[o],
+            i32s((0..o).map(|_| (1 << 30) + (rng.next() as i32 & 0x3fff_ffff))),
+        );
+        w.tensor(&format!("layers.{k}.shift"), "I32", &[o], i32s(vec![42; o]));
+        let out = if last { [3, -128, 127] } else { [-7, -7, 127] };
+        w.tensor(&format!("layers.{k}.output"), "I32", &[3], i32s(out));
+        w.tensor(
+            &format!("layers.{k}.output_scale"),
+            "F32",
+            &[1],
+            f32s([0.05]),
+        );
+        w.tensor(
+            &format!("layers.{k}.weight"),
+            "I8",
+            &[o, i],
+            (0..o * i).map(|_| rng.w()).collect(),
+        );
+    }
+    w.finish(&meta("mlp", widths[0], "num_layers", layers))
+}
+
+fn tree(d: u32, f: usize, c: usize) -> Vec<u8> {
+    let mut rng = Rng(0x0fed_cba9_8765_4321);
+    let (inner, leaves) = ((1usize << d) - 1, 1usize << d);
+    let mut w = Writer {
+        entries: vec![],
+        data: vec![],
+    };
+    common(&mut w, f);
+    w.tensor(
+        "tree.weight_scale",
+        "F32",
+        &[inner],
+        f32s(vec![0.01; inner]),
+    );
+    w.tensor(
+        "tree.bias",
+        "I32",
+        &[inner],
+        i32s((0..inner).map(|_| (rng.next() % 2001) as i32 - 1000)),
+    );
+    w.tensor(
+        "tree.weight",
+        "I8",
+        &[inner, f],
+        (0..inner * f).map(|_| rng.w()).collect(),
+    );
+    w.tensor(
+        "tree.leaf_probs",
+        "U8",
+        &[leaves, c],
+        (0..leaves * c).map(|_| rng.next() as u8).collect(),
+    );
+    w.tensor(
+        "tree.leaf_class",
+        "U8",
+        &[leaves],
+        (0..leaves).map(|_| (rng.next() % c as u64) as u8).collect(),
+    );
+    w.finish(&meta("tree", f, "depth", d as usize))
+}

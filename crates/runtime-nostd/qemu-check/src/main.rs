@@ -1,0 +1,233 @@
+//! Under QEMU mps2-an386 (Cortex-M4F): the DSP `dot_rows` against the reference on random
+//! shapes, the tiny fixtures' hand-computed outputs, and `bench_mark` calls around a
+//! 784→128 layer and whole inferences for `/work/shared/tools/qemu-insncount`.
+//! Exits through semihosting with 0 when everything matched, 1 otherwise.
+#![no_std]
+#![no_main]
+
+use core::fmt::Write;
+use cortex_m_rt::entry;
+use runtime_nostd::kernels::{SELECTED_NAME, prep_words, reference::dot as reference, selected};
+use runtime_nostd::{Model, Prediction, TreePath};
+
+mod semihosting;
+use semihosting::{Out, exit};
+
+const BENCH_ROWS: usize = 128;
+const BENCH_COLS: usize = 784;
+static mut BENCH_W: [i8; BENCH_ROWS * BENCH_COLS] = [0; BENCH_ROWS * BENCH_COLS];
+static mut SCRATCH: [u8; 4096] = [0; 4096];
+
+static TINY_MLP: &[u8] = include_bytes!("../../fuzz/seeds/tiny_mlp.safetensors");
+static TINY_TREE: &[u8] = include_bytes!("../../fuzz/seeds/tiny_tree.safetensors");
+static MLP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mlp.safetensors"));
+static TREE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tree.safetensors"));
+
+/// Marker for the instruction counter: its address is looked up by name.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn bench_mark() {
+    // SAFETY: a nop has no effect; it keeps the function from being merged or removed.
+    unsafe { core::arch::asm!("nop", options(nomem, nostack, preserves_flags)) }
+}
+
+struct Rng(u32);
+impl Rng {
+    fn next(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        self.0
+    }
+    fn i8(&mut self) -> i8 {
+        self.next() as i8
+    }
+}
+
+/// DSP vs reference on one shape; prints the first mismatch.
+fn check(rows: usize, input: &[i8], weights: &[i8], prep: &mut [u32], out: &mut Out) -> bool {
+    let mut got = [0i32; 16];
+    let mut want = [0i32; 16];
+    let ok = selected::prepare(input, prep)
+        && selected::dot_rows(weights, input, prep, &mut got[..rows])
+        && reference::dot_rows(weights, input, &[], &mut want[..rows]);
+    if !ok {
+        let _ = writeln!(out, "FAIL rows {rows} cols {}: refused", input.len());
+        return false;
+    }
+    for r in 0..rows {
+        if got[r] != want[r] {
+            let _ = writeln!(
+                out,
+                "FAIL rows {rows} cols {} index {r}: actual {} expected {}",
+                input.len(),
+                got[r],
+                want[r]
+            );
+            return false;
+        }
+    }
+    true
+}
+
+fn expect_prediction(
+    name: &str,
+    bytes: &[u8],
+    input: &[i8],
+    logits_want: &[i8],
+    pred: Prediction,
+    out: &mut Out,
+) -> bool {
+    let m = match Model::from_bytes(bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = writeln!(out, "FAIL {name}: {e}");
+            return false;
+        }
+    };
+    let mut logits = [0i8; 16];
+    // SAFETY: single-threaded, no interrupt uses SCRATCH.
+    let scratch = unsafe { &mut *core::ptr::addr_of_mut!(SCRATCH) };
+    let got = m.infer(input, scratch, &mut logits[..m.num_classes()]);
+    let ok = got == Ok(pred) && &logits[..m.num_classes()] == logits_want;
+    if !ok {
+        let _ = writeln!(
+            out,
+            "FAIL {name}: {got:?} logits {:?}",
+            &logits[..m.num_classes()]
+        );
+    }
+    ok
+}
+
+#[entry]
+fn main() -> ! {
+    let mut out = Out;
+    let _ = writeln!(out, "kernel: {SELECTED_NAME}");
+    let mut ok = true;
+    let mut rng = Rng(0x9e37_79b9);
+    let mut prep = [0u32; 2 * (BENCH_COLS / 4)];
+    let mut input = [0i8; BENCH_COLS];
+    let mut weights = [0i8; 16 * 200];
+
+    // Random shapes: lengths 0, 1, 3, non-multiples of 4, odd and even group counts.
+    let mut trials = 0;
+    for round in 0..300 {
+        let rows = round % 11;
+        let cols = match round % 7 {
+            0 => 0,
+            1 => 1,
+            2 => 3,
+            3 => 4 * (rng.next() as usize % 20) + 1 + rng.next() as usize % 3,
+            _ => rng.next() as usize % 200,
+        };
+        for x in &mut input[..cols] {
+            *x = rng.i8();
+        }
+        for w in &mut weights[..rows * cols] {
+            *w = rng.i8().max(-127);
+        }
+        ok &= check(
+            rows,
+            &input[..cols],
+            &weights[..rows * cols],
+            &mut prep,
+            &mut out,
+        );
+        trials += 1;
+    }
+    // Extremes: every product at its largest magnitude.
+    for (w, x) in [(-127i8, -128i8), (127, -128), (127, 127)] {
+        input.fill(x);
+        weights.fill(w);
+        ok &= check(16, &input[..200], &weights[..16 * 200], &mut prep, &mut out);
+        trials += 1;
+    }
+    let _ = writeln!(out, "dot_rows: {trials} shapes compared");
+
+    // SAFETY: single-threaded; BENCH_W is only used here.
+    let bench_w = unsafe { &mut *core::ptr::addr_of_mut!(BENCH_W) };
+    for w in bench_w.iter_mut() {
+        *w = rng.i8().max(-127);
+    }
+    for x in input.iter_mut() {
+        *x = rng.i8();
+    }
+    let mlp = Model::from_bytes(MLP);
+    let tree = Model::from_bytes(TREE);
+    let (Ok(mlp), Ok(tree)) = (mlp, tree) else {
+        let _ = writeln!(
+            out,
+            "FAIL: bench artifacts rejected: {:?} {:?}",
+            mlp.err(),
+            tree.err()
+        );
+        exit(1);
+    };
+    // SAFETY: single-threaded, no interrupt uses SCRATCH.
+    let scratch = unsafe { &mut *core::ptr::addr_of_mut!(SCRATCH) };
+    let mut acc_dsp = [0i32; BENCH_ROWS];
+    let mut acc_ref = [0i32; BENCH_ROWS];
+    let (mut l1, mut l2) = ([0i8; 10], [0i8; 10]);
+
+    // Marks: A prepare B dsp dot_rows C reference dot_rows D MLP inference E tree inference F.
+    bench_mark();
+    let a = selected::prepare(&input, &mut prep[..prep_words(BENCH_COLS)]);
+    bench_mark();
+    let b = selected::dot_rows(bench_w, &input, &prep, &mut acc_dsp);
+    bench_mark();
+    let c = reference::dot_rows(bench_w, &input, &[], &mut acc_ref);
+    bench_mark();
+    let p_mlp = mlp.infer(&input, scratch, &mut l1);
+    bench_mark();
+    let p_tree = tree.infer(&input, scratch, &mut l2);
+    bench_mark();
+
+    if !(a && b && c) || acc_dsp != acc_ref {
+        let _ = writeln!(out, "FAIL 784x128 layer differs");
+        ok = false;
+    }
+    let _ = writeln!(
+        out,
+        "mlp 784-128-10: {p_mlp:?} macs {} scratch {}",
+        mlp.macs(),
+        mlp.scratch_len()
+    );
+    let _ = writeln!(
+        out,
+        "tree d6 x 784: {p_tree:?} macs {} scratch {}",
+        tree.macs(),
+        tree.scratch_len()
+    );
+    ok &= p_mlp.is_ok() && p_tree.is_ok();
+
+    ok &= expect_prediction(
+        "tiny_mlp",
+        TINY_MLP,
+        &[10, -20, 30, 5],
+        &[35, 15],
+        Prediction {
+            class: 0,
+            path: None,
+        },
+        &mut out,
+    );
+    let path = Some(TreePath { leaf: 1, depth: 2 });
+    ok &= expect_prediction(
+        "tiny_tree",
+        TINY_TREE,
+        &[10, -20, 30, 5],
+        &[-118, 72, -83],
+        Prediction { class: 1, path },
+        &mut out,
+    );
+
+    let _ = writeln!(out, "{}", if ok { "PASS" } else { "FAIL" });
+    exit(if ok { 0 } else { 1 })
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    let _ = writeln!(Out, "PANIC {info}");
+    exit(101)
+}
