@@ -71,9 +71,10 @@ if [ "$microbit" != 0 ]; then
 fi
 
 step "nRF52840-DK build (RTT; flashed with probe-rs, not run here)"
-cargo build --locked --release --no-default-features --features nrf52840 --bin selftest
-# Same target directory as the QEMU image: keep a copy before the next build replaces it.
+cargo build --locked --release --no-default-features --features nrf52840
+# Same target directory as the QEMU images: keep copies before the next build replaces them.
 cp $M4/selftest target/report/nrf52840.elf
+cp $M4/sensor target/report/nrf52840-sensor.elf
 
 step "instructions per inference and per MAC (QEMU -icount shift=7, FPGAIO counter)"
 cargo build --locked --release --bin bench
@@ -82,4 +83,4 @@ cargo build --locked --release --target thumbv7m-none-eabi --bin bench
 run 0 target/thumbv7m-none-eabi/release/bench -icount shift=7
 
 step "footprint"
-./footprint.sh "$BIN" target/report/{mps2-an386,nrf52840,microbit}.elf
+./footprint.sh "$BIN" target/report/{mps2-an386,nrf52840,microbit,nrf52840-sensor}.elf
