@@ -78,9 +78,9 @@ cp $M4/sensor target/report/nrf52840-sensor.elf
 
 step "instructions per inference and per MAC (QEMU -icount shift=7, FPGAIO counter)"
 cargo build --locked --release --bin bench
-run 0 $M4/bench -icount shift=7
+run 0 $M4/bench
 cargo build --locked --release --target thumbv7m-none-eabi --bin bench
-run 0 target/thumbv7m-none-eabi/release/bench -icount shift=7
+run 0 target/thumbv7m-none-eabi/release/bench
 
 step "footprint"
 ./footprint.sh "$BIN" target/report/{mps2-an386,nrf52840,microbit,nrf52840-sensor}.elf

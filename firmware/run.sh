@@ -19,6 +19,10 @@ case "$elf" in
     fi
     ;;
 esac
+# The benchmark counts instructions through virtual time: QEMU must run it with -icount.
+if grep -q bench_mark "$elf" && [[ "${QEMU_EXTRA:-}" != *icount* ]]; then
+    QEMU_EXTRA="${QEMU_EXTRA:-} -icount shift=7"
+fi
 # Overrides, e.g. a thumbv6m (Cortex-M0) image linked for mps2-an386 runs on that M4 board.
 machine=${QEMU_MACHINE:-$machine} cpu=${QEMU_CPU:-$cpu}
 decode=(defmt-print -e "$elf")
