@@ -30,6 +30,7 @@ step "format and lints"
 cargo fmt --check
 cargo clippy --locked --release -- -D warnings
 cargo clippy --locked --release --no-default-features --features nrf52840 -- -D warnings
+cargo clippy --locked --target x86_64-unknown-linux-gnu --no-default-features --all-targets -- -D warnings
 
 step "host tests (app over embedded-hal-mock, self-test bookkeeping)"
 cargo test --locked --target x86_64-unknown-linux-gnu --no-default-features

@@ -14,10 +14,10 @@ compile_error!("pick one board feature: its log transport is either semihosting 
 #[cfg(feature = "rtt")]
 use defmt_rtt as _;
 // The device crate supplies the nRF52840's interrupt vector table to every image.
-#[cfg(feature = "nrf52840")]
-use nrf52840_hal as _;
 #[cfg(feature = "semihosting")]
 use defmt_semihosting as _;
+#[cfg(feature = "nrf52840")]
+use nrf52840_hal as _;
 
 /// The board this image was built for, as the boot line names it.
 pub const NAME: &str = if cfg!(feature = "qemu") {
