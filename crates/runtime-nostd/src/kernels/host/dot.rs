@@ -1,5 +1,7 @@
-//! Host `dot_rows` (x86_64, aarch64): fixed-width lanes that LLVM auto-vectorizes
-//! (sign-extend, multiply, add in 16 i32 lanes; `vpmaddwd`-class code on AVX2).
+//! Host `dot_rows` (x86_64, aarch64): fixed-width lanes that LLVM auto-vectorizes. The
+//! products are formed in i16 (|w·x| <= 127·128 fits) and only then widened: on the default
+//! x86_64 target (SSE2) that is `pmullw` + widening adds, where an i32 multiply would need
+//! SSE4.1's `pmulld` and is emulated otherwise.
 
 const LANES: usize = 16;
 
@@ -15,7 +17,9 @@ fn dot(row: &[i8], input: &[i8]) -> i32 {
     let mut lanes = [0i32; LANES];
     for (w, x) in wc.iter().zip(xc) {
         for k in 0..LANES {
-            lanes[k] = lanes[k].wrapping_add(i32::from(w[k]) * i32::from(x[k]));
+            // Cannot overflow: |w|, |x| <= 128, so |w·x| <= 16384 < 2^15.
+            let p = i16::from(w[k]) * i16::from(x[k]);
+            lanes[k] = lanes[k].wrapping_add(i32::from(p));
         }
     }
     let mut s = lanes.iter().fold(0i32, |s, &l| s.wrapping_add(l));
