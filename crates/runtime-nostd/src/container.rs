@@ -8,46 +8,78 @@ use crate::json::Scanner;
 
 const METADATA_KEY: &str = "__metadata__";
 
-/// One tensor: its dtype, shape and the bytes it spans inside the buffer.
+/// Where a string lies inside the header (the header is at most 64 KiB, so u16 suffices).
 #[derive(Clone, Copy)]
-pub(crate) struct Tensor<'a> {
-    pub name: &'a str,
-    pub dtype: Dtype,
-    pub shape: [usize; MAX_DIMS],
-    pub rank: usize,
-    pub data: &'a [u8],
-    // Offsets relative to the data section, kept until the contiguity check.
+struct Span {
+    start: u16,
+    len: u16,
+}
+
+/// One tensor entry of the header, kept compact (32 bytes on a 32-bit target) because the
+/// table of `MAX_TENSORS` entries lives on the stack while `Model::from_bytes` runs.
+#[derive(Clone, Copy)]
+struct Entry {
+    name: Span,
+    dtype: Dtype,
+    rank: u8,
+    shape: [usize; MAX_DIMS],
+    // Offsets relative to the data section.
     begin: usize,
     end: usize,
 }
 
-impl<'a> Tensor<'a> {
-    const EMPTY: Tensor<'static> = Tensor {
-        name: "",
-        dtype: Dtype::U8,
-        shape: [0; MAX_DIMS],
+impl Entry {
+    // All-zero bytes (I8 is discriminant 0), so the table is initialised with a memset in
+    // place instead of a copy of a constant array.
+    const EMPTY: Entry = Entry {
+        name: Span { start: 0, len: 0 },
+        dtype: Dtype::I8,
         rank: 0,
-        data: &[],
+        shape: [0; MAX_DIMS],
         begin: 0,
         end: 0,
     };
+}
 
+/// A validated tensor: dtype, shape and its bytes inside the buffer.
+#[derive(Clone, Copy)]
+pub(crate) struct Tensor<'a> {
+    pub dtype: Dtype,
+    shape: [usize; MAX_DIMS],
+    rank: usize,
+    pub data: &'a [u8],
+}
+
+impl Tensor<'_> {
     pub fn shape(&self) -> &[usize] {
-        &self.shape[..self.rank]
+        self.shape.get(..self.rank).unwrap_or(&[])
     }
 }
 
-/// The parsed container. About 3 KB on a 32-bit target: it lives on the stack only while
-/// `Model::from_bytes` runs.
+/// The parsed container: about 2.3 KB on a 32-bit target, filled in place (`parse` takes
+/// `&mut self`) so that it exists once, in `Model::from_bytes`'s frame.
 pub(crate) struct Container<'a> {
-    tensors: [Tensor<'a>; MAX_TENSORS],
+    header: &'a [u8],
+    data: &'a [u8],
+    tensors: [Entry; MAX_TENSORS],
     num_tensors: usize,
-    metadata: [(&'a str, &'a str); MAX_METADATA],
+    metadata: [(Span, Span); MAX_METADATA],
     num_metadata: usize,
 }
 
 impl<'a> Container<'a> {
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+    pub const fn new() -> Self {
+        Container {
+            header: &[],
+            data: &[],
+            tensors: [Entry::EMPTY; MAX_TENSORS],
+            num_tensors: 0,
+            metadata: [(Span { start: 0, len: 0 }, Span { start: 0, len: 0 }); MAX_METADATA],
+            num_metadata: 0,
+        }
+    }
+
+    pub fn parse(&mut self, bytes: &'a [u8]) -> Result<(), Error> {
         let len_bytes: [u8; 8] = bytes
             .get(..8)
             .and_then(|b| b.try_into().ok())
@@ -64,19 +96,34 @@ impl<'a> Container<'a> {
         if header.first() != Some(&b'{') {
             return Err(Error::InvalidHeaderStart);
         }
-        let mut c = Container {
-            tensors: [Tensor::EMPTY; MAX_TENSORS],
-            num_tensors: 0,
-            metadata: [("", ""); MAX_METADATA],
-            num_metadata: 0,
-        };
-        c.parse_header(header)?;
-        c.validate_offsets(data)?;
-        Ok(c)
+        self.header = header;
+        self.data = data;
+        self.parse_header()?;
+        self.validate_offsets()
     }
 
-    fn parse_header(&mut self, header: &'a [u8]) -> Result<(), Error> {
-        let mut s = Scanner::new(header);
+    /// The header string a span points at ("" if it does not, which cannot happen for
+    /// spans made by the scanner).
+    fn str(&self, span: Span) -> &'a str {
+        let start = usize::from(span.start);
+        self.header
+            .get(start..start + usize::from(span.len))
+            .and_then(|b| core::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+
+    /// Records a string the scanner returned as a span of the header.
+    fn span(&self, s: &str) -> Span {
+        let start = (s.as_ptr() as usize).wrapping_sub(self.header.as_ptr() as usize);
+        // Scanner strings are sub-slices of a header of at most 64 KiB: both fit in u16.
+        Span {
+            start: start as u16,
+            len: s.len() as u16,
+        }
+    }
+
+    fn parse_header(&mut self) -> Result<(), Error> {
+        let mut s = Scanner::new(self.header);
         let mut seen_metadata = false;
         s.expect(b'{')?;
         if !s.eat(b'}') {
@@ -90,17 +137,17 @@ impl<'a> Container<'a> {
                     seen_metadata = true;
                     self.parse_metadata(&mut s)?;
                 } else {
-                    if self.tensors[..self.num_tensors]
-                        .iter()
-                        .any(|t| t.name == key)
-                    {
+                    let entries = self.tensors.get(..self.num_tensors).unwrap_or(&[]);
+                    if entries.iter().any(|t| self.str(t.name) == key) {
                         return Err(Error::DuplicateKey);
                     }
+                    let mut entry = parse_tensor(&mut s)?;
+                    entry.name = self.span(key);
                     let slot = self
                         .tensors
                         .get_mut(self.num_tensors)
                         .ok_or(Error::TooManyTensors)?;
-                    *slot = parse_tensor(&mut s, key)?;
+                    *slot = entry;
                     self.num_tensors += 1;
                 }
                 if s.eat(b'}') {
@@ -124,17 +171,15 @@ impl<'a> Container<'a> {
             let key = s.string()?;
             s.expect(b':')?;
             let value = s.string()?;
-            if self.metadata[..self.num_metadata]
-                .iter()
-                .any(|(k, _)| *k == key)
-            {
+            if self.metadata().any(|(k, _)| k == key) {
                 return Err(Error::DuplicateKey);
             }
+            let entry = (self.span(key), self.span(value));
             let slot = self
                 .metadata
                 .get_mut(self.num_metadata)
                 .ok_or(Error::TooManyMetadata)?;
-            *slot = (key, value);
+            *slot = entry;
             self.num_metadata += 1;
             if s.eat(b'}') {
                 return Ok(());
@@ -144,9 +189,10 @@ impl<'a> Container<'a> {
     }
 
     /// Sizes match shapes, spans are contiguous from 0 and end exactly at the buffer's end.
-    fn validate_offsets(&mut self, data: &'a [u8]) -> Result<(), Error> {
-        let tensors = &mut self.tensors[..self.num_tensors];
-        // Insertion sort by (begin, end): at most 64 entries, no allocation, stable.
+    fn validate_offsets(&mut self) -> Result<(), Error> {
+        let data_len = self.data.len();
+        let tensors = self.tensors.get_mut(..self.num_tensors).unwrap_or(&mut []);
+        // Insertion sort by (begin, end) in place: at most 64 entries, no extra memory.
         for i in 1..tensors.len() {
             let mut j = i;
             while j > 0
@@ -157,8 +203,8 @@ impl<'a> Container<'a> {
             }
         }
         let mut expected_begin = 0usize;
-        for t in tensors.iter_mut() {
-            let elements = t.shape[..t.rank]
+        for t in tensors.iter() {
+            let elements = t.shape[..usize::from(t.rank)]
                 .iter()
                 .try_fold(1usize, |acc, &d| acc.checked_mul(d))
                 .ok_or(Error::SizeMismatch)?;
@@ -171,40 +217,53 @@ impl<'a> Container<'a> {
             if t.end - t.begin != bytes {
                 return Err(Error::SizeMismatch);
             }
-            t.data = data.get(t.begin..t.end).ok_or(Error::DataLengthMismatch)?;
+            if t.end > data_len {
+                return Err(Error::DataLengthMismatch);
+            }
             expected_begin = t.end;
         }
-        if expected_begin != data.len() {
+        if expected_begin != data_len {
             return Err(Error::DataLengthMismatch);
         }
         Ok(())
     }
 
-    pub fn tensors(&self) -> &[Tensor<'a>] {
-        &self.tensors[..self.num_tensors]
+    pub fn num_tensors(&self) -> usize {
+        self.num_tensors
     }
 
-    pub fn tensor(&self, name: &str) -> Option<&Tensor<'a>> {
-        self.tensors().iter().find(|t| t.name == name)
+    /// The first tensor whose name satisfies `pred`.
+    pub fn find_tensor(&self, pred: impl Fn(&str) -> bool) -> Option<Tensor<'a>> {
+        let entries = self.tensors.get(..self.num_tensors)?;
+        let e = entries.iter().find(|t| pred(self.str(t.name)))?;
+        Some(Tensor {
+            dtype: e.dtype,
+            shape: e.shape,
+            rank: usize::from(e.rank),
+            // validate_offsets checked begin <= end <= data.len().
+            data: self.data.get(e.begin..e.end)?,
+        })
     }
 
-    pub fn find_tensor(&self, pred: impl Fn(&str) -> bool) -> Option<&Tensor<'a>> {
-        self.tensors().iter().find(|t| pred(t.name))
+    pub fn tensor(&self, name: &str) -> Option<Tensor<'a>> {
+        self.find_tensor(|n| n == name)
     }
 
-    pub fn metadata(&self, key: &str) -> Option<&'a str> {
-        self.metadata[..self.num_metadata]
+    fn metadata(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.metadata
+            .get(..self.num_metadata)
+            .unwrap_or(&[])
             .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
+            .map(|&(k, v)| (self.str(k), self.str(v)))
+    }
+
+    pub fn meta(&self, key: &str) -> Option<&'a str> {
+        self.metadata().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 }
 
-fn parse_tensor<'a>(s: &mut Scanner<'a>, name: &'a str) -> Result<Tensor<'a>, Error> {
-    let mut t = Tensor {
-        name,
-        ..Tensor::EMPTY
-    };
+fn parse_tensor(s: &mut Scanner<'_>) -> Result<Entry, Error> {
+    let mut t = Entry::EMPTY;
     let (mut has_dtype, mut has_shape, mut has_offsets) = (false, false, false);
     s.expect(b'{')?;
     if !s.eat(b'}') {
@@ -225,7 +284,9 @@ fn parse_tensor<'a>(s: &mut Scanner<'a>, name: &'a str) -> Result<Tensor<'a>, Er
                 "dtype" => t.dtype = Dtype::from_name(s.string()?).ok_or(Error::UnknownDtype)?,
                 "shape" => {
                     let mut dims = [0u64; MAX_DIMS];
-                    t.rank = s.int_array(&mut dims, Error::TooManyDims)?;
+                    let rank = s.int_array(&mut dims, Error::TooManyDims)?;
+                    // rank <= MAX_DIMS = 4
+                    t.rank = rank as u8;
                     for (d, &v) in t.shape.iter_mut().zip(&dims) {
                         *d = usize::try_from(v).map_err(|_| Error::SizeMismatch)?;
                     }
