@@ -6,6 +6,7 @@
 #![no_main]
 
 use core::fmt::Write;
+use core::hint::black_box;
 use cortex_m_rt::entry;
 use runtime_nostd::kernels::{SELECTED_NAME, prep_words, reference::dot as reference, selected};
 use runtime_nostd::{Model, Prediction, TreePath};
@@ -29,6 +30,47 @@ static TREE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tree.safetensors"
 pub extern "C" fn bench_mark() {
     // SAFETY: a nop has no effect; it keeps the function from being merged or removed.
     unsafe { core::arch::asm!("nop", options(nomem, nostack, preserves_flags)) }
+}
+
+const PAINT: u32 = 0xa5a5_5a5a;
+/// Bytes below the caller's stack pointer that `paint_stack` fills (RAM is 4 MiB).
+const PAINT_SPAN: usize = 32 * 1024;
+/// Left untouched right below the stack pointer: room for the painting function itself.
+const PAINT_GAP: usize = 256;
+
+fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: reads SP into a register; no memory access, no flags.
+    unsafe {
+        core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    sp
+}
+
+/// Fills the unused stack below the caller with a pattern, to find later how deep a call
+/// went. Returns the caller's stack pointer.
+#[inline(never)]
+fn paint_stack() -> usize {
+    let sp = stack_pointer();
+    let mut p = sp - PAINT_SPAN;
+    while p < sp - PAINT_GAP {
+        // SAFETY: the region is free stack below this frame (the gap covers this function's
+        // own frame) inside the 4 MiB RAM of mps2-an386; nothing lives there yet.
+        unsafe { core::ptr::write_volatile(p as *mut u32, PAINT) };
+        p += 4;
+    }
+    sp
+}
+
+/// Bytes of stack below `sp` that were written since `paint_stack`.
+#[inline(never)]
+fn stack_used(sp: usize) -> usize {
+    let mut p = sp - PAINT_SPAN;
+    // SAFETY: reads back the painted region (plain u32 loads of RAM).
+    while p < sp - PAINT_GAP && unsafe { core::ptr::read_volatile(p as *const u32) } == PAINT {
+        p += 4;
+    }
+    sp - p
 }
 
 struct Rng(u32);
@@ -153,8 +195,16 @@ fn main() -> ! {
     for x in input.iter_mut() {
         *x = rng.i8();
     }
-    let mlp = Model::from_bytes(MLP);
-    let tree = Model::from_bytes(TREE);
+    let sp = paint_stack();
+    let mlp = Model::from_bytes(black_box(MLP));
+    let parse_mlp = stack_used(sp);
+    let sp = paint_stack();
+    let tree = Model::from_bytes(black_box(TREE));
+    let parse_tree = stack_used(sp);
+    let _ = writeln!(
+        out,
+        "stack peak of from_bytes: mlp {parse_mlp} B, tree {parse_tree} B"
+    );
     let (Ok(mlp), Ok(tree)) = (mlp, tree) else {
         let _ = writeln!(
             out,
@@ -170,7 +220,8 @@ fn main() -> ! {
     let mut acc_ref = [0i32; BENCH_ROWS];
     let (mut l1, mut l2) = ([0i8; 10], [0i8; 10]);
 
-    // Marks: A prepare B dsp dot_rows C reference dot_rows D MLP inference E tree inference F.
+    // Marks: A prepare B dsp dot_rows C reference dot_rows D MLP inference E (stack probe) F
+    // tree inference G.
     bench_mark();
     let a = selected::prepare(&input, &mut prep[..prep_words(BENCH_COLS)]);
     bench_mark();
@@ -179,6 +230,10 @@ fn main() -> ! {
     let c = reference::dot_rows(bench_w, &input, &[], &mut acc_ref);
     bench_mark();
     let p_mlp = mlp.infer(&input, scratch, &mut l1);
+    bench_mark();
+    let sp = paint_stack();
+    let _ = black_box(mlp.infer(&input, scratch, &mut l1));
+    let _ = writeln!(out, "stack peak of infer (mlp): {} B", stack_used(sp));
     bench_mark();
     let p_tree = tree.infer(&input, scratch, &mut l2);
     bench_mark();
