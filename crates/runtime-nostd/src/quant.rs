@@ -139,6 +139,15 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn round_half_even_matches_std(v in -600.0f32..600.0, half in proptest::bool::ANY) {
+            // Exact halves are the interesting case; plain values check the rest.
+            let v = if half { (v * 2.0).round() / 2.0 } else { v };
+            proptest::prop_assert_eq!(round_half_even(v), v.round_ties_even(), "v = {}", v);
+        }
+    }
+
     #[test]
     fn quantize_value_saturates_and_nan() {
         assert_eq!(quantize_value(1e30, 0.0, 1.0, 1.0, 0), 127);

@@ -176,6 +176,24 @@ fn parse(h: &[u8]) -> u32 {
     }
 }
 
+#[cfg(feature = "runtime")]
+fn parse(h: &[u8]) -> u32 {
+    let mut scratch = [0u8; 2048];
+    let mut logits = [0i8; 10];
+    let input = [0i8; 784];
+    match runtime_nostd::Model::from_bytes(h) {
+        Ok(m) => match m.infer(
+            black_box(&input[..m.input_len().min(784)]),
+            &mut scratch,
+            &mut logits,
+        ) {
+            Ok(p) => p.class as u32,
+            Err(e) => e as u32,
+        },
+        Err(e) => e as u32,
+    }
+}
+
 #[cfg(feature = "baseline")]
 fn parse(h: &[u8]) -> u32 {
     h.len() as u32

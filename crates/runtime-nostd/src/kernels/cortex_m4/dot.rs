@@ -78,12 +78,13 @@ mod asm_impl {
             if pairs > 0 {
                 // SAFETY: prep holds 2·groups >= 4·pairs words (lengths_ok).
                 let xend = unsafe { xp.add(4 * pairs) };
-                // SAFETY: each iteration reads two prep words at xp (< xend, word-aligned as
-                // a &[u32], as LDRD needs) and one word from each of rows r..r+4 at byte
-                // 4·i of the row, for i < 2·pairs <= groups, i.e. bytes < 4·groups <= cols:
-                // all inside the slices checked above. LDR tolerates unaligned addresses on
-                // the M4. Nothing is written to memory; SMLAD may set Q, CMP sets the flags,
-                // so flags are not preserved.
+                // SAFETY: iteration i (i < pairs) covers two groups: four prep words at
+                // xp = prep + 4·i (below xend; word-aligned as a &[u32], as LDRD needs) and
+                // two words of each of rows r..r+4 at row bytes 8·i..8·i+8 <= 4·groups <=
+                // cols: all inside the slices checked above. LDR tolerates unaligned
+                // addresses on the M4 (unless CCR.UNALIGN_TRP is set; it is clear at reset).
+                // Nothing is written to memory; SMLAD may set Q and CMP sets the flags, so
+                // flags are not preserved.
                 unsafe {
                     asm!(
                         "2:",
