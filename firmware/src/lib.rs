@@ -31,6 +31,8 @@ pub mod exit_code {
     pub const CORRUPT_MODEL: i32 = 4;
     /// The embedded test vectors do not fit the model.
     pub const BAD_VECTORS: i32 = 5;
+    /// The application stopped on a bus, sink or model error.
+    pub const APP_ERROR: i32 = 6;
     pub const PANIC: i32 = 101;
     pub const HARD_FAULT: i32 = 102;
 }

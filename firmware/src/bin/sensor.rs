@@ -8,7 +8,7 @@
 #![no_main]
 
 use embedded_hal_bus::spi::ExclusiveDevice;
-use microdistill_firmware::app::{App, AppError, ClassPins, FrameSensor};
+use microdistill_firmware::app::{App, AppError, ClassPins, FrameError, FrameSensor};
 use microdistill_firmware::{board, boot, embedded, exit_code, model::RuntimeClassifier};
 use nrf52840_hal::gpio::{Level, p0, p1};
 use nrf52840_hal::pac;
@@ -49,9 +49,9 @@ fn main() -> ! {
         }
     };
     let mut app = App {
-        sensor: FrameSensor::new(spi),
-        pins: ClassPins::new(leds, true),
+        source: FrameSensor::new(spi),
         classifier,
+        sink: ClassPins::new(leds, true),
     };
     let mut frame = [0i8; embedded::FEATURES];
     defmt::info!("waiting for frames on SPIM3");
@@ -63,7 +63,7 @@ fn main() -> ! {
             }
             // Poll again in about a millisecond (64 MHz core clock).
             Ok(None) => cortex_m::asm::delay(64_000),
-            Err(AppError::Checksum { expected, got }) => {
+            Err(AppError::Frame(FrameError::Checksum { expected, got })) => {
                 defmt::warn!(
                     "frame dropped: checksum {=u8:#04x}, computed {=u8:#04x}",
                     expected,

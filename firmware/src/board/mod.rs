@@ -6,6 +6,8 @@ use crate::exit_code;
 use cortex_m as _;
 use cortex_m_rt::{ExceptionFrame, exception};
 
+#[cfg(feature = "qemu")]
+pub mod cmsdk_uart;
 pub mod stack;
 
 #[cfg(all(feature = "semihosting", feature = "rtt"))]
