@@ -36,7 +36,7 @@ pub const fn prep_words(cols: usize) -> usize {
 
 /// Name of the `dot_rows` variant this build runs (type and tile, tract-style).
 #[cfg(arm_dsp)]
-pub const SELECTED_NAME: &str = "cortex_m4_dsp_i8_dot_4x8";
+pub const SELECTED_NAME: &str = "cortex_m4_dsp_i8_dot_4x16";
 #[cfg(all(not(arm_dsp), any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub const SELECTED_NAME: &str = "host_i8_dot_16n";
 #[cfg(not(any(arm_dsp, target_arch = "x86_64", target_arch = "aarch64")))]

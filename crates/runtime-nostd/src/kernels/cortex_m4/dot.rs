@@ -52,6 +52,38 @@ fn tail(row: &[i8], input: &[i8], from: usize) -> i32 {
 #[cfg(arm_dsp)]
 pub use asm_impl::dot_rows;
 
+/// One group of four inputs for four rows: 2 prep words (LDRD), then per row one weight
+/// word, SXTB16 twice, SMLAD twice (rows 1, 2 through the stride `s` from row 0's pointer,
+/// rows 3 and 0 last, with post-increment). 21 instructions for 16 MACs.
+#[cfg(arm_dsp)]
+macro_rules! group_4_rows {
+    () => {
+        concat!(
+            "ldrd {x0}, {x1}, [{xp}], #8\n",
+            "ldr {w}, [{wp}, {s}]\n",
+            "sxtb16 {wb}, {w}, ror #8\n",
+            "sxtb16 {w}, {w}\n",
+            "smlad {a1}, {w}, {x0}, {a1}\n",
+            "smlad {a1}, {wb}, {x1}, {a1}\n",
+            "ldr {w}, [{wp}, {s}, lsl #1]\n",
+            "sxtb16 {wb}, {w}, ror #8\n",
+            "sxtb16 {w}, {w}\n",
+            "smlad {a2}, {w}, {x0}, {a2}\n",
+            "smlad {a2}, {wb}, {x1}, {a2}\n",
+            "ldr {w}, [{wp3}], #4\n",
+            "sxtb16 {wb}, {w}, ror #8\n",
+            "sxtb16 {w}, {w}\n",
+            "smlad {a3}, {w}, {x0}, {a3}\n",
+            "smlad {a3}, {wb}, {x1}, {a3}\n",
+            "ldr {w}, [{wp}], #4\n",
+            "sxtb16 {wb}, {w}, ror #8\n",
+            "sxtb16 {w}, {w}\n",
+            "smlad {a0}, {w}, {x0}, {a0}\n",
+            "smlad {a0}, {wb}, {x1}, {a0}\n",
+        )
+    };
+}
+
 #[cfg(arm_dsp)]
 mod asm_impl {
     use super::{lengths_ok, tail};
@@ -65,7 +97,7 @@ mod asm_impl {
             return false;
         }
         let groups = cols / 4;
-        let pairs = groups / 2;
+        let quads = groups / 4;
         let mut r = 0;
         while r + 4 <= rows {
             let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
@@ -75,61 +107,23 @@ mod asm_impl {
             // bounds or one past the end of the slice.
             let mut wp3 = unsafe { base.add(3 * cols) };
             let mut xp = prep.as_ptr();
-            if pairs > 0 {
-                // SAFETY: prep holds 2·groups >= 4·pairs words (lengths_ok).
-                let xend = unsafe { xp.add(4 * pairs) };
-                // SAFETY: iteration i (i < pairs) covers two groups: four prep words at
-                // xp = prep + 4·i (below xend; word-aligned as a &[u32], as LDRD needs) and
-                // two words of each of rows r..r+4 at row bytes 8·i..8·i+8 <= 4·groups <=
-                // cols: all inside the slices checked above. LDR tolerates unaligned
-                // addresses on the M4 (unless CCR.UNALIGN_TRP is set; it is clear at reset).
-                // Nothing is written to memory; SMLAD may set Q and CMP sets the flags, so
-                // flags are not preserved.
+            if quads > 0 {
+                // SAFETY: prep holds 2·groups >= 8·quads words (lengths_ok).
+                let xend = unsafe { xp.add(8 * quads) };
+                // SAFETY: iteration i (i < quads) covers four groups: eight prep words at
+                // xp = prep + 8·i (below xend; word-aligned as a &[u32], as LDRD needs) and
+                // four words of each of rows r..r+4 at row bytes 16·i..16·i+16 <=
+                // 4·groups <= cols: all inside the slices checked above. LDR tolerates
+                // unaligned addresses on the M4 (unless CCR.UNALIGN_TRP is set; it is clear
+                // at reset). Nothing is written to memory; SMLAD may set Q and CMP sets the
+                // flags, so flags are not preserved.
                 unsafe {
                     asm!(
                         "2:",
-                        "ldrd {x0}, {x1}, [{xp}], #8",
-                        "ldr {w}, [{wp}, {s}]",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a1}, {w}, {x0}, {a1}",
-                        "smlad {a1}, {wb}, {x1}, {a1}",
-                        "ldr {w}, [{wp}, {s}, lsl #1]",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a2}, {w}, {x0}, {a2}",
-                        "smlad {a2}, {wb}, {x1}, {a2}",
-                        "ldr {w}, [{wp3}], #4",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a3}, {w}, {x0}, {a3}",
-                        "smlad {a3}, {wb}, {x1}, {a3}",
-                        "ldr {w}, [{wp}], #4",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a0}, {w}, {x0}, {a0}",
-                        "smlad {a0}, {wb}, {x1}, {a0}",
-                        "ldrd {x0}, {x1}, [{xp}], #8",
-                        "ldr {w}, [{wp}, {s}]",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a1}, {w}, {x0}, {a1}",
-                        "smlad {a1}, {wb}, {x1}, {a1}",
-                        "ldr {w}, [{wp}, {s}, lsl #1]",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a2}, {w}, {x0}, {a2}",
-                        "smlad {a2}, {wb}, {x1}, {a2}",
-                        "ldr {w}, [{wp3}], #4",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a3}, {w}, {x0}, {a3}",
-                        "smlad {a3}, {wb}, {x1}, {a3}",
-                        "ldr {w}, [{wp}], #4",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a0}, {w}, {x0}, {a0}",
-                        "smlad {a0}, {wb}, {x1}, {a0}",
+                        group_4_rows!(),
+                        group_4_rows!(),
+                        group_4_rows!(),
+                        group_4_rows!(),
                         "cmp {xp}, {xend}",
                         "bne 2b",
                         a0 = inout(reg) a0,
@@ -149,39 +143,19 @@ mod asm_impl {
                     );
                 }
             }
-            if groups % 2 == 1 {
-                // SAFETY: as above, for the one remaining group: prep words 2·(groups−1)
-                // and 2·groups−1, row bytes 4·(groups−1)..4·groups <= cols.
+            for _ in 0..groups % 4 {
+                // SAFETY: as above, for one of the (at most three) remaining groups g:
+                // prep words 2g and 2g+1 at xp, row bytes 4g..4g+4 <= 4·groups <= cols.
                 unsafe {
                     asm!(
-                        "ldrd {x0}, {x1}, [{xp}]",
-                        "ldr {w}, [{wp}, {s}]",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a1}, {w}, {x0}, {a1}",
-                        "smlad {a1}, {wb}, {x1}, {a1}",
-                        "ldr {w}, [{wp}, {s}, lsl #1]",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a2}, {w}, {x0}, {a2}",
-                        "smlad {a2}, {wb}, {x1}, {a2}",
-                        "ldr {w}, [{wp3}]",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a3}, {w}, {x0}, {a3}",
-                        "smlad {a3}, {wb}, {x1}, {a3}",
-                        "ldr {w}, [{wp}]",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a0}, {w}, {x0}, {a0}",
-                        "smlad {a0}, {wb}, {x1}, {a0}",
+                        group_4_rows!(),
                         a0 = inout(reg) a0,
                         a1 = inout(reg) a1,
                         a2 = inout(reg) a2,
                         a3 = inout(reg) a3,
-                        wp = in(reg) wp,
-                        wp3 = in(reg) wp3,
-                        xp = in(reg) xp,
+                        wp = inout(reg) wp,
+                        wp3 = inout(reg) wp3,
+                        xp = inout(reg) xp,
                         s = in(reg) cols,
                         x0 = out(reg) _,
                         x1 = out(reg) _,
