@@ -25,6 +25,7 @@ fi
 # defmt-print decodes the log frames (about 3.5 min to build, so only when missing).
 command -v defmt-print >/dev/null || cargo install --locked defmt-print --version "$DEFMT_PRINT_VERSION"
 BIN="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin"
+T=${CARGO_TARGET_DIR:-target}
 
 step "format and lints"
 cargo fmt --check
@@ -49,9 +50,9 @@ run() {
 
 step "QEMU mps2-an386 (Cortex-M4F, DSP kernel): build, self-test, failure paths"
 cargo build --locked --release
-M4=target/thumbv7em-none-eabihf/release
+M4=$T/thumbv7em-none-eabihf/release
 run 0 $M4/selftest
-mkdir -p target/report && cp $M4/selftest target/report/mps2-an386.elf
+mkdir -p $T/report && cp $M4/selftest $T/report/mps2-an386.elf
 run 101 $M4/check-panic
 run 102 $M4/check-hardfault
 
@@ -62,30 +63,30 @@ python3 uart_e2e.py $M4/uart-app "${MICRODISTILL_VECTORS:-${model%.int8.safetens
 
 step "QEMU netduinoplus2 (STM32F405: 1 MB flash at 0x0800_0000, 128 KB RAM): self-test"
 cargo build --locked --release --no-default-features --features netduinoplus2 --bin selftest
-cp $M4/selftest target/report/netduinoplus2.elf
-run 0 target/report/netduinoplus2.elf
+cp $M4/selftest $T/report/netduinoplus2.elf
+run 0 $T/report/netduinoplus2.elf
 
 step "Cortex-M0 build (thumbv6m, reference kernel): self-test on QEMU mps2-an385 (Cortex-M3 core)"
 # ARMv6-M code runs unchanged on an ARMv7-M core; the MPS2 memory map leaves room to spare.
 cargo build --locked --release --target thumbv6m-none-eabi --bin selftest
-QEMU_MACHINE=mps2-an385 QEMU_CPU=cortex-m3 run 0 target/thumbv6m-none-eabi/release/selftest
+QEMU_MACHINE=mps2-an385 QEMU_CPU=cortex-m3 run 0 $T/thumbv6m-none-eabi/release/selftest
 
 step "Cortex-M0 on a real part's memory: QEMU microbit (nRF51822, 256 KB flash, 16 KB RAM)"
 cargo build --locked --release --target thumbv6m-none-eabi --no-default-features --features microbit --bin selftest
-cp target/thumbv6m-none-eabi/release/selftest target/report/microbit.elf
-run 0 target/report/microbit.elf
+cp $T/thumbv6m-none-eabi/release/selftest $T/report/microbit.elf
+run 0 $T/report/microbit.elf
 
 step "nRF52840-DK build (RTT; flashed with probe-rs, not run here)"
 cargo build --locked --release --no-default-features --features nrf52840
 # Same target directory as the QEMU images: keep copies before the next build replaces them.
-cp $M4/selftest target/report/nrf52840.elf
-cp $M4/sensor target/report/nrf52840-sensor.elf
+cp $M4/selftest $T/report/nrf52840.elf
+cp $M4/sensor $T/report/nrf52840-sensor.elf
 
 step "instructions per inference and per MAC (QEMU -icount shift=7, FPGAIO counter)"
 cargo build --locked --release --bin bench
 run 0 $M4/bench
 cargo build --locked --release --target thumbv7m-none-eabi --bin bench
-run 0 target/thumbv7m-none-eabi/release/bench
+run 0 $T/thumbv7m-none-eabi/release/bench
 
 step "footprint"
-./footprint.sh "$BIN" target/report/{mps2-an386,netduinoplus2,nrf52840,microbit,nrf52840-sensor}.elf
+./footprint.sh "$BIN" $T/report/{mps2-an386,netduinoplus2,nrf52840,microbit,nrf52840-sensor}.elf
