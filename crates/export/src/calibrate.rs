@@ -1,0 +1,109 @@
+//! Activation ranges from real samples: min/max, or percentile clipping of outliers.
+
+use crate::dataset::Dataset;
+use crate::error::{ExportError, Result};
+use crate::float_forward::{mlp_activations, normalize};
+use crate::float_model::{FloatBody, FloatModel};
+
+/// How a tensor's calibration values become its int8 range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Clipping {
+    /// The observed minimum and maximum.
+    MinMax,
+    /// The `p`-th and `(100 − p)`-th percentiles, `p` in (50, 100]: values beyond are clipped,
+    /// trading rare outliers for finer steps. `Percentile(100.0)` equals `MinMax`.
+    Percentile(f32),
+}
+
+impl Clipping {
+    pub(crate) fn check(self) -> Result<()> {
+        match self {
+            Clipping::Percentile(p) if !(p > 50.0 && p <= 100.0) => Err(ExportError::Option(
+                format!("percentile {p} outside (50, 100]"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Ranges `(lo, hi)` of every tensor that gets its own int8 parameters: element 0 is the
+/// normalized input; for an MLP element k + 1 is layer k's output (post-ReLU for hidden layers).
+/// A tree quantizes only its input.
+pub fn calibrate(
+    model: &FloatModel,
+    data: &Dataset,
+    samples: usize,
+    clipping: Clipping,
+) -> Result<Vec<(f32, f32)>> {
+    clipping.check()?;
+    data.check_width("calibration data", model.features())?;
+    if samples == 0 {
+        return Err(ExportError::Option(
+            "calib_samples must be at least 1".into(),
+        ));
+    }
+    let n = samples.min(data.rows());
+    let tensors = match &model.body {
+        FloatBody::Mlp(layers) => 1 + layers.len(),
+        FloatBody::Tree(_) => 1,
+    };
+    let mut values: Vec<Vec<f32>> = vec![Vec::new(); tensors];
+    let mut x_n = Vec::new();
+    for i in 0..n {
+        normalize(model, data.row(i), &mut x_n);
+        values[0].extend_from_slice(&x_n);
+        if let FloatBody::Mlp(layers) = &model.body {
+            for (k, a) in mlp_activations(layers, &x_n).into_iter().enumerate() {
+                values[k + 1].extend(a);
+            }
+        }
+    }
+    values.into_iter().map(|v| range(v, clipping)).collect()
+}
+
+fn range(mut v: Vec<f32>, clipping: Clipping) -> Result<(f32, f32)> {
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(ExportError::NonFinite {
+            tensor: "calibration activation".into(),
+            index: i,
+        });
+    }
+    let p = match clipping {
+        Clipping::MinMax => 100.0,
+        Clipping::Percentile(p) => f64::from(p),
+    };
+    let last = v.len() - 1;
+    // Nearest-rank percentiles; selection is O(n) and exact, so the result is deterministic.
+    let hi_rank = ((p / 100.0) * last as f64).round() as usize;
+    let lo_rank = last - hi_rank;
+    let (_, &mut hi, _) = v.select_nth_unstable_by(hi_rank.min(last), f32::total_cmp);
+    let (_, &mut lo, _) = v.select_nth_unstable_by(lo_rank, f32::total_cmp);
+    Ok((lo, hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minmax_and_percentile() {
+        let v: Vec<f32> = (0..=1000).map(|i| i as f32).collect();
+        assert_eq!(range(v.clone(), Clipping::MinMax).unwrap(), (0.0, 1000.0));
+        assert_eq!(
+            range(v.clone(), Clipping::Percentile(99.0)).unwrap(),
+            (10.0, 990.0)
+        );
+        assert_eq!(
+            range(v, Clipping::Percentile(100.0)).unwrap(),
+            (0.0, 1000.0)
+        );
+    }
+
+    #[test]
+    fn percentile_out_of_range_is_refused() {
+        assert!(Clipping::Percentile(50.0).check().is_err());
+        assert!(Clipping::Percentile(100.5).check().is_err());
+        assert!(Clipping::Percentile(f32::NAN).check().is_err());
+        assert!(Clipping::Percentile(99.9).check().is_ok());
+    }
+}

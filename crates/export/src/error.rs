@@ -1,0 +1,92 @@
+//! The one error type of the library: every failure `export` can report, by cause.
+
+use std::path::PathBuf;
+
+/// Why an export failed. Nothing is left on disk when any of these is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A safetensors file could not be parsed.
+    #[error("{what}: not a valid safetensors file: {reason}")]
+    Safetensors { what: String, reason: String },
+    /// A tensor the format requires is absent.
+    #[error("{what}: missing tensor `{name}`")]
+    MissingTensor { what: String, name: String },
+    /// A tensor has the wrong dtype.
+    #[error("{what}: tensor `{name}` has dtype {found}, expected {expected}")]
+    WrongDtype {
+        what: String,
+        name: String,
+        found: String,
+        expected: &'static str,
+    },
+    /// A metadata key the format requires is absent or malformed.
+    #[error("{what}: metadata `{key}`: {reason}")]
+    BadMetadata {
+        what: String,
+        key: String,
+        reason: String,
+    },
+    /// `kind` is neither `mlp` nor `tree`.
+    #[error("unknown model kind `{0}` (expected `mlp` or `tree`)")]
+    UnknownKind(String),
+    /// Tensor shapes disagree with each other or with the model's config.
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+    /// A weight, bias or normalization value is NaN or infinite.
+    #[error("non-finite value in `{tensor}` at flat index {index}")]
+    NonFinite { tensor: String, index: usize },
+    /// Calibration or evaluation data does not fit the model.
+    #[error("{what}: {reason}")]
+    Data { what: String, reason: String },
+    /// An option is out of range.
+    #[error("invalid option: {0}")]
+    Option(String),
+    /// A class name or metadata string the runtime could not read back.
+    #[error("string {0:?} cannot be stored: it needs a JSON escape or contains `|`")]
+    UnstorableString(String),
+    /// A quantization parameter is outside what the integer rule can represent.
+    #[error("quantization of {tensor}: {reason}")]
+    Quantization { tensor: String, reason: String },
+    /// The artifact does not fit the requested board.
+    #[error(
+        "model does not fit {board}: needs {flash} B flash and {ram} B RAM, \
+         the board has {flash_avail} B flash and {ram_avail} B RAM for the model \
+         ({flash_total} B / {ram_total} B minus {flash_reserve} B / {ram_reserve} B kept for code and stack)"
+    )]
+    DoesNotFit {
+        board: String,
+        flash: usize,
+        ram: usize,
+        flash_avail: usize,
+        ram_avail: usize,
+        flash_total: usize,
+        ram_total: usize,
+        flash_reserve: usize,
+        ram_reserve: usize,
+    },
+    /// runtime-nostd refused or misread the artifact just written.
+    #[error("round trip through runtime-nostd failed: {0}")]
+    RoundTrip(String),
+    /// Building, loading or running the ONNX graph failed.
+    #[error("ONNX: {0}")]
+    Onnx(String),
+}
+
+impl ExportError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = ExportError> = std::result::Result<T, E>;

@@ -1,0 +1,184 @@
+//! Bad input: a clear error, and no output file left behind.
+
+mod common;
+
+use std::path::Path;
+
+use export::{Board, Dataset, ExportError, ExportOptions, FloatBody, FloatModel};
+
+fn export_into(
+    dir: &Path,
+    model: &FloatModel,
+    calib: &Dataset,
+    board: Option<Board>,
+) -> ExportError {
+    let eval = common::data(20, model.features(), model.num_classes(), 99);
+    let opts = ExportOptions {
+        out_dir: dir.into(),
+        board,
+        ..ExportOptions::default()
+    };
+    let e = export::run(model, calib, &eval, &opts).expect_err("export must fail");
+    assert_eq!(
+        common::files(dir),
+        Vec::<String>::new(),
+        "files left behind after: {e}"
+    );
+    e
+}
+
+fn ok_parts() -> (FloatModel, Dataset) {
+    (common::mlp(10, &[6], 3, 1), common::data(30, 10, 3, 2))
+}
+
+#[test]
+fn non_finite_weight_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut m, calib) = ok_parts();
+    if let FloatBody::Mlp(l) = &mut m.body {
+        l[1].weight[4] = f32::NAN;
+    }
+    let e = export_into(dir.path(), &m, &calib, None);
+    assert!(
+        matches!(&e, ExportError::NonFinite { tensor, index: 4 } if tensor == "layers.1.weight"),
+        "{e}"
+    );
+}
+
+#[test]
+fn infinite_normalization_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut m, calib) = ok_parts();
+    m.mean[0] = f32::INFINITY;
+    assert!(matches!(
+        export_into(dir.path(), &m, &calib, None),
+        ExportError::NonFinite { .. }
+    ));
+}
+
+#[test]
+fn shapes_disagreeing_with_config_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut m, calib) = ok_parts();
+    m.classes.push("extra".into());
+    let e = export_into(dir.path(), &m, &calib, None);
+    assert!(
+        matches!(&e, ExportError::Shape(s) if s.contains("4 classes")),
+        "{e}"
+    );
+    let (mut m, _) = ok_parts();
+    if let FloatBody::Mlp(l) = &mut m.body {
+        l[0].bias.pop();
+    }
+    assert!(matches!(
+        export_into(dir.path(), &m, &calib, None),
+        ExportError::Shape(_)
+    ));
+}
+
+#[test]
+fn calibration_of_wrong_width_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _) = ok_parts();
+    let e = export_into(dir.path(), &m, &common::data(30, 11, 3, 2), None);
+    assert!(
+        matches!(&e, ExportError::Data { what, reason } if what == "calibration data" && reason.contains("11 features")),
+        "{e}"
+    );
+}
+
+#[test]
+fn model_too_big_for_the_board_is_refused_with_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::mlp(400, &[700], 10, 5);
+    let e = export_into(
+        dir.path(),
+        &m,
+        &common::data(20, 400, 10, 6),
+        Some(Board::Lm3s6965),
+    );
+    let msg = e.to_string();
+    assert!(matches!(e, ExportError::DoesNotFit { .. }), "{msg}");
+    assert!(msg.contains("lm3s6965") && msg.contains("196608"), "{msg}");
+}
+
+#[test]
+fn unstorable_class_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut m, calib) = ok_parts();
+    m.classes[1] = "a\"b".into();
+    assert!(matches!(
+        export_into(dir.path(), &m, &calib, None),
+        ExportError::UnstorableString(_)
+    ));
+}
+
+#[test]
+fn bad_options_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, calib) = ok_parts();
+    let eval = common::data(20, 10, 3, 9);
+    for opts in [
+        ExportOptions {
+            out_dir: dir.path().into(),
+            stem: "../x".into(),
+            ..ExportOptions::default()
+        },
+        ExportOptions {
+            out_dir: dir.path().into(),
+            calib_samples: 0,
+            ..ExportOptions::default()
+        },
+        ExportOptions {
+            out_dir: dir.path().into(),
+            clipping: export::Clipping::Percentile(20.0),
+            ..ExportOptions::default()
+        },
+    ] {
+        assert!(matches!(
+            export::run(&m, &calib, &eval, &opts),
+            Err(ExportError::Option(_))
+        ));
+    }
+    assert_eq!(common::files(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn unknown_kind_and_corrupt_files_are_refused_by_the_loader() {
+    let (m, _) = ok_parts();
+    let good = m.to_safetensors_bytes().unwrap();
+    let back = FloatModel::from_safetensors_bytes(&good).unwrap();
+    assert_eq!(back.body, m.body);
+    // Same length, so the header length field stays valid.
+    let e = FloatModel::from_safetensors_bytes(&replace(
+        &good,
+        b"\"kind\":\"mlp\"",
+        b"\"kind\":\"cnn\"",
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(&e, ExportError::UnknownKind(k) if k == "cnn"),
+        "{e}"
+    );
+    let e = FloatModel::from_safetensors_bytes(&good[..good.len() - 1]).unwrap_err();
+    assert!(matches!(e, ExportError::Safetensors { .. }), "{e}");
+    let e = FloatModel::from_safetensors_bytes(&replace(
+        &good,
+        b"\"hidden\":\"6\"",
+        b"\"hidden\":\"7\"",
+    ))
+    .unwrap_err();
+    assert!(matches!(e, ExportError::Shape(_)), "{e}");
+}
+
+/// `bytes` with the first `from` replaced by `to` (same length, so offsets stay valid).
+fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("pattern present");
+    let mut out = bytes.to_vec();
+    out[at..at + to.len()].copy_from_slice(to);
+    out
+}

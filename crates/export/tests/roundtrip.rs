@@ -1,0 +1,197 @@
+//! Export → runtime-nostd → identical tensors; export twice → byte-identical files.
+
+mod common;
+
+use export::{Clipping, ExportOptions, QuantBody};
+use runtime_nostd::format::{LayerTensor, layer_name};
+use runtime_nostd::{Kind, Model};
+use safetensors::SafeTensors;
+
+fn bytes_of<T: Copy>(v: &[T], f: impl Fn(T) -> Vec<u8>) -> Vec<u8> {
+    v.iter().flat_map(|&x| f(x)).collect()
+}
+
+#[test]
+fn artifact_reads_back_identically_through_runtime_nostd() {
+    let model = common::mlp(20, &[12, 9], 4, 1);
+    let calib = common::data(64, 20, 4, 2);
+    let eval = common::data(50, 20, 4, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ExportOptions {
+        out_dir: dir.path().into(),
+        vectors: 10,
+        ..ExportOptions::default()
+    };
+    let report = export::run(&model, &calib, &eval, &opts).unwrap();
+    let bytes = std::fs::read(&report.artifact).unwrap();
+
+    let rt = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(rt.kind(), Kind::Mlp);
+    assert_eq!(
+        (rt.input_len(), rt.num_classes(), rt.num_layers_or_depth()),
+        (20, 4, 3)
+    );
+    assert_eq!(rt.source_sha256(), "07".repeat(32));
+    assert_eq!(rt.macs(), report.macs);
+    assert_eq!(rt.scratch_len(), report.ram_bytes);
+
+    // The same quantization, recomputed in memory, must be exactly what the file holds.
+    let qm = export::quantize(&model, &calib, opts.calib_samples, Clipping::MinMax).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let get = |name: String| st.tensor(&name).unwrap().data().to_vec();
+    let QuantBody::Mlp(layers) = &qm.body else {
+        panic!("not an MLP")
+    };
+    for (k, l) in layers.iter().enumerate() {
+        let name = |t| layer_name(k, t).to_string();
+        assert_eq!(
+            get(name(LayerTensor::Weight)),
+            bytes_of(&l.weight, |w| vec![w as u8])
+        );
+        assert_eq!(
+            get(name(LayerTensor::Bias)),
+            bytes_of(&l.bias, |b| b.to_le_bytes().to_vec())
+        );
+        assert_eq!(
+            get(name(LayerTensor::Multiplier)),
+            bytes_of(&l.multiplier, |b| b.to_le_bytes().to_vec())
+        );
+        assert_eq!(
+            get(name(LayerTensor::Shift)),
+            bytes_of(&l.shift, |b| b.to_le_bytes().to_vec())
+        );
+        assert_eq!(
+            get(name(LayerTensor::Output)),
+            bytes_of(&[l.z_out, l.act_min, l.act_max], |b| b
+                .to_le_bytes()
+                .to_vec())
+        );
+        assert!(l.weight.iter().all(|&w| w != i8::MIN));
+        assert!(l.multiplier.iter().all(|&m| m >= 1 << 30));
+        if k + 1 < layers.len() {
+            assert_eq!(l.act_min, l.z_out, "ReLU folds into the clamp");
+        }
+    }
+    assert_eq!(
+        get("input.zero_point".into()),
+        qm.input.zero_point.to_le_bytes()
+    );
+    assert_eq!(get("input.quant".into()), qm.input.scale.to_le_bytes());
+
+    // The vectors are runtime-nostd's own outputs on the first evaluation rows.
+    let vb = std::fs::read(&report.vectors).unwrap();
+    let v = SafeTensors::deserialize(&vb).unwrap();
+    let x_q = v.tensor("x_q").unwrap();
+    assert_eq!(x_q.shape(), &[10, 20]);
+    let mut scratch = vec![0u8; rt.scratch_len()];
+    for i in 0..10 {
+        let mut q = vec![0i8; 20];
+        rt.quantize_input(eval.row(i), &mut q).unwrap();
+        assert_eq!(
+            bytes_of(&q, |x| vec![x as u8]),
+            x_q.data()[i * 20..(i + 1) * 20]
+        );
+        let mut logits = [0i8; 4];
+        let p = rt.infer(&q, &mut scratch, &mut logits).unwrap();
+        assert_eq!(
+            bytes_of(&logits, |x| vec![x as u8]),
+            v.tensor("logits").unwrap().data()[i * 4..(i + 1) * 4]
+        );
+        assert_eq!(usize::from(v.tensor("class").unwrap().data()[i]), p.class);
+        assert_eq!(
+            u32::from(v.tensor("label").unwrap().data()[i]),
+            eval.y.as_ref().unwrap()[i]
+        );
+    }
+}
+
+#[test]
+fn tree_artifact_reads_back_through_runtime_nostd() {
+    let model = common::tree(16, 3, 5, 4);
+    let calib = common::data(40, 16, 5, 5);
+    let eval = common::data(30, 16, 5, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ExportOptions {
+        out_dir: dir.path().into(),
+        ..ExportOptions::default()
+    };
+    let report = export::run(&model, &calib, &eval, &opts).unwrap();
+    let bytes = std::fs::read(&report.artifact).unwrap();
+    let rt = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        (rt.kind(), rt.num_layers_or_depth(), rt.num_classes()),
+        (Kind::Tree, 3, 5)
+    );
+    let qm = export::quantize(&model, &calib, opts.calib_samples, Clipping::MinMax).unwrap();
+    let QuantBody::Tree(t) = &qm.body else {
+        panic!("not a tree")
+    };
+    for leaf in 0..8 {
+        assert_eq!(
+            rt.leaf_probs(leaf).unwrap(),
+            &t.leaf_probs[leaf * 5..(leaf + 1) * 5]
+        );
+    }
+    // Given the same quantized input the integer graph decides exactly like the runtime.
+    assert!(report.agreement.class_mismatch_samples <= report.agreement.x_q_mismatch_samples);
+}
+
+#[test]
+fn exporting_twice_gives_byte_identical_files() {
+    let model = common::mlp(30, &[16], 3, 11);
+    let calib = common::data(80, 30, 3, 12);
+    let eval = common::data(40, 30, 3, 13);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let opts = |d: &tempfile::TempDir| ExportOptions {
+        out_dir: d.path().into(),
+        clipping: Clipping::Percentile(99.5),
+        ..ExportOptions::default()
+    };
+    let ra = export::run(&model, &calib, &eval, &opts(&a)).unwrap();
+    let rb = export::run(&model, &calib, &eval, &opts(&b)).unwrap();
+    for name in [
+        "student.int8.safetensors",
+        "student.int8.onnx",
+        "student.vectors.safetensors",
+    ] {
+        let (x, y) = (
+            std::fs::read(a.path().join(name)).unwrap(),
+            std::fs::read(b.path().join(name)).unwrap(),
+        );
+        assert!(!x.is_empty());
+        assert!(x == y, "{name} differs between two exports");
+    }
+    assert_eq!(ra.artifact_sha256, rb.artifact_sha256);
+    assert_eq!(
+        common::files(a.path()),
+        vec![
+            "student.export.json",
+            "student.int8.onnx",
+            "student.int8.safetensors",
+            "student.vectors.safetensors"
+        ]
+    );
+}
+
+#[test]
+fn four_byte_tensors_are_aligned_and_header_is_padded() {
+    let model = common::mlp(13, &[7], 3, 61);
+    let qm = export::quantize(&model, &common::data(10, 13, 3, 62), 10, Clipping::MinMax).unwrap();
+    let bytes = export::artifact_bytes(&qm).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    assert_eq!(n % 8, 0, "header padded to a multiple of 8");
+    let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
+    for (name, info) in meta.tensors() {
+        let four = matches!(
+            info.dtype,
+            safetensors::Dtype::I32 | safetensors::Dtype::F32
+        );
+        if four {
+            assert_eq!(
+                (8 + n + info.data_offsets.0) % 4,
+                0,
+                "{name} starts unaligned"
+            );
+        }
+    }
+}
