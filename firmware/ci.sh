@@ -57,8 +57,9 @@ run 101 $M4/check-panic
 run 102 $M4/check-hardfault
 
 step "the application end to end: test vectors in over UART0, classes back (QEMU mps2-an386)"
-# The same defaults as build.rs: the vectors beside the embedded artifact.
-model=${MICRODISTILL_MODEL:-../tests/fixtures/demo-mlp.int8.safetensors}
+# The same defaults as build.rs (read from it): the vectors beside the embedded artifact.
+default_model=$(sed -n 's/^const DEFAULT_MODEL: &str = "\(.*\)";/\1/p' build.rs)
+model=${MICRODISTILL_MODEL:-$default_model}
 python3 uart_e2e.py $M4/uart-app "${MICRODISTILL_VECTORS:-${model%.int8.safetensors}.vectors.safetensors}" 120
 
 step "QEMU netduinoplus2 (STM32F405: 1 MB flash at 0x0800_0000, 128 KB RAM): self-test"
