@@ -83,14 +83,14 @@ fn main() -> ! {
                 && kernels::reference::dot::dot_rows(black_box(w), x, &prep, acc);
             black_box((ok, &acc));
         });
-        report("  reference kernel", n, rows * cols);
+        report("kernels::reference::dot", n, rows * cols);
         if dsp_selected() {
             let n = measure(|| {
                 let ok = kernels::selected::prepare(black_box(x), &mut prep)
                     && kernels::selected::dot_rows(black_box(w), x, &prep, acc);
                 black_box((ok, &acc));
             });
-            report("  DSP kernel (SXTB16+SMLAD)", n, rows * cols);
+            report(kernels::SELECTED_NAME, n, rows * cols);
         }
     }
 
@@ -102,10 +102,9 @@ fn main() -> ! {
             .infer(black_box(x), &mut scratch, &mut logits)
             .map(|p| p.class)
     });
-    let kernel = if dsp_selected() { "DSP" } else { "reference" };
     defmt::info!(
-        "bench infer: runtime-nostd selected the {=str} kernel for this build",
-        kernel
+        "bench infer: runtime-nostd selected {=str} for this build",
+        kernels::SELECTED_NAME
     );
     report("infer, whole model", n, model.macs());
     match result {
