@@ -12,7 +12,8 @@ const KIB: usize = 1024;
 /// at a few KB each (NOTES.md), so 64 KiB leaves room for the test vectors and growth.
 pub const FLASH_RESERVE: usize = 64 * KIB;
 /// RAM kept for the stack (4 KiB), statics, defmt buffers and the raw f32 input row the
-/// firmware receives before quantizing it (784 features = 3 KiB).
+/// firmware receives before quantizing it (784 features = 3 KiB); the model's own RAM
+/// (scratch, int8 input, logits) is counted separately.
 pub const RAM_RESERVE: usize = 8 * KIB;
 
 /// A microcontroller the artifact may be flashed to.

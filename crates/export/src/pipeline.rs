@@ -80,7 +80,9 @@ pub fn run(
     let accuracy = crate::evaluate::accuracy(model, eval, &rt, &tr);
 
     let flash_bytes = artifact.len();
-    let ram_bytes = rt_model.scratch_len();
+    // What one inference holds in RAM: runtime scratch, the int8 input and the int8 logits.
+    let scratch_bytes = rt_model.scratch_len();
+    let ram_bytes = scratch_bytes + f + c;
     let board = match opts.board {
         Some(b) => {
             b.check(flash_bytes, ram_bytes)?;
@@ -127,6 +129,7 @@ pub fn run(
         onnx_sha256: hex(&Sha256::digest(&onnx)),
         flash_bytes,
         ram_bytes,
+        scratch_bytes,
         macs: qm.macs(),
         calib_samples: opts.calib_samples.min(calib.rows()),
         clipping: match opts.clipping {

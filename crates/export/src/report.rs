@@ -48,8 +48,11 @@ pub struct ExportReport {
     pub onnx_sha256: String,
     /// Bytes of flash the model needs: the whole artifact, embedded as is.
     pub flash_bytes: usize,
-    /// Bytes of RAM scratch runtime-nostd needs for one inference.
+    /// Bytes of RAM one inference needs: `scratch_bytes` plus the int8 input (F) and the
+    /// int8 logits (C). This is what `--board` checks.
     pub ram_bytes: usize,
+    /// runtime-nostd's scratch for one inference (`Model::scratch_len`).
+    pub scratch_bytes: usize,
     pub macs: usize,
     pub calib_samples: usize,
     pub clipping: String,
@@ -74,7 +77,11 @@ impl fmt::Display for ExportReport {
         )?;
         writeln!(f, "kind          {}", self.kind)?;
         writeln!(f, "flash         {} B", self.flash_bytes)?;
-        writeln!(f, "RAM scratch   {} B", self.ram_bytes)?;
+        writeln!(
+            f,
+            "RAM           {} B (scratch {} B + int8 input and logits)",
+            self.ram_bytes, self.scratch_bytes
+        )?;
         writeln!(f, "MACs/infer    {}", self.macs)?;
         writeln!(
             f,

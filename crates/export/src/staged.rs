@@ -44,3 +44,47 @@ fn cleanup<'a>(paths: impl Iterator<Item = &'a PathBuf>) {
         let _ = fs::remove_file(p);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_files_appear_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("new");
+        let paths = write_all(
+            &out,
+            &[("a".into(), b"1".to_vec()), ("b".into(), b"22".to_vec())],
+        )
+        .unwrap();
+        assert_eq!(paths, vec![out.join("a"), out.join("b")]);
+        assert_eq!(fs::read(out.join("b")).unwrap(), b"22");
+        assert_eq!(
+            fs::read_dir(&out).unwrap().count(),
+            2,
+            "no temporary file left"
+        );
+    }
+
+    #[test]
+    fn a_failed_rename_removes_everything_written() {
+        let dir = tempfile::tempdir().unwrap();
+        // A non-empty directory where the second file should go makes its rename fail.
+        fs::create_dir_all(dir.path().join("b").join("x")).unwrap();
+        let e = write_all(
+            dir.path(),
+            &[("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())],
+        );
+        assert!(matches!(e, Err(ExportError::Io { .. })));
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            left,
+            vec![std::ffi::OsString::from("b")],
+            "only the pre-existing directory remains"
+        );
+    }
+}

@@ -33,7 +33,8 @@ fn artifact_reads_back_identically_through_runtime_nostd() {
     );
     assert_eq!(rt.source_sha256(), "07".repeat(32));
     assert_eq!(rt.macs(), report.macs);
-    assert_eq!(rt.scratch_len(), report.ram_bytes);
+    assert_eq!(rt.scratch_len(), report.scratch_bytes);
+    assert_eq!(report.ram_bytes, report.scratch_bytes + 20 + 4);
 
     // The same quantization, recomputed in memory, must be exactly what the file holds.
     let qm = export::quantize(&model, &calib, opts.calib_samples, Clipping::MinMax).unwrap();
