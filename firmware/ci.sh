@@ -12,6 +12,14 @@ SUDO=""
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
 DEFMT_PRINT_VERSION=1.2.0
 
+# The artifact every image embeds (build.rs has the default); without it nothing builds.
+default_model=$(sed -n 's/^const DEFAULT_MODEL: &str = "\(.*\)";/\1/p' build.rs)
+model=${MICRODISTILL_MODEL:-$default_model}
+vectors=${MICRODISTILL_VECTORS:-${model%.int8.safetensors}.vectors.safetensors}
+for f in "$model" "$vectors"; do
+    [ -f "$f" ] || { echo "firmware: $f is missing (set MICRODISTILL_MODEL, or commit the demo model)" >&2; exit 1; }
+done
+
 step "tools"
 installed=$(rustup target list --installed)
 for t in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi; do
@@ -57,10 +65,7 @@ run 101 $M4/check-panic
 run 102 $M4/check-hardfault
 
 step "the application end to end: test vectors in over UART0, classes back (QEMU mps2-an386)"
-# The same defaults as build.rs (read from it): the vectors beside the embedded artifact.
-default_model=$(sed -n 's/^const DEFAULT_MODEL: &str = "\(.*\)";/\1/p' build.rs)
-model=${MICRODISTILL_MODEL:-$default_model}
-python3 uart_e2e.py $M4/uart-app "${MICRODISTILL_VECTORS:-${model%.int8.safetensors}.vectors.safetensors}" 120
+python3 uart_e2e.py $M4/uart-app "$vectors" 120
 
 step "QEMU netduinoplus2 (STM32F405: 1 MB flash at 0x0800_0000, 128 KB RAM): self-test"
 cargo build --locked --release --no-default-features --features netduinoplus2 --bin selftest
