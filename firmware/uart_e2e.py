@@ -39,14 +39,19 @@ def main():
         got = bytearray()
 
         def collect():
-            with open(fifo + ".out", "rb", buffering=0) as out:
+            with open(os.open(fifo + ".out", os.O_RDWR), "rb", buffering=0) as out:
                 while len(got) < n and (chunk := out.read(n - len(got))):
                     got.extend(chunk)
 
+        def send():
+            # O_RDWR: opening a FIFO this way never blocks, even if QEMU failed to start.
+            fd = os.open(fifo + ".in", os.O_RDWR)
+            os.write(fd, stream)
+
+        # Daemon threads: if QEMU dies or hangs (then `timeout` ends it), nothing waits on them.
         reader = threading.Thread(target=collect, daemon=True)
         reader.start()
-        with open(fifo + ".in", "wb") as uart_in:
-            uart_in.write(stream)
+        threading.Thread(target=send, daemon=True).start()
         returncode = proc.wait()
         reader.join(timeout=5)
         decoder.wait()
