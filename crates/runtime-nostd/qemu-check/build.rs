@@ -1,6 +1,7 @@
-//! Puts memory.x where the linker finds it, and writes a 784-128-10 MLP and a depth-6 tree
+//! Puts memory.x where the linker finds it, writes a 784-128-10 MLP and a depth-6 tree
 //! artifact (deterministic pseudo-random parameters, FORMAT.md layout) for the end-to-end
-//! instruction counts.
+//! instruction counts, and the host runtime's logits for a few inputs, which the device's
+//! DSP-kernel inference must reproduce exactly.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -9,8 +10,39 @@ fn main() {
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x.in");
     println!("cargo:rerun-if-changed=build.rs");
-    fs::write(out.join("mlp.safetensors"), mlp(&[784, 128, 10])).unwrap();
-    fs::write(out.join("tree.safetensors"), tree(6, 784, 10)).unwrap();
+    let mlp = mlp(&[784, 128, 10]);
+    let tree = tree(6, 784, 10);
+    let inputs = inputs(VECTORS, 784);
+    fs::write(out.join("inputs.bin"), &inputs).unwrap();
+    fs::write(out.join("mlp_expected.bin"), expected(&mlp, &inputs)).unwrap();
+    fs::write(out.join("tree_expected.bin"), expected(&tree, &inputs)).unwrap();
+    fs::write(out.join("mlp.safetensors"), mlp).unwrap();
+    fs::write(out.join("tree.safetensors"), tree).unwrap();
+}
+
+/// Test vectors the device runs; must match `VECTORS` in src/main.rs.
+const VECTORS: usize = 8;
+
+fn inputs(n: usize, f: usize) -> Vec<u8> {
+    let mut rng = Rng(0x5555_aaaa_1234_4321);
+    (0..n * f).map(|_| rng.next() as u8).collect()
+}
+
+/// Per vector: the 10 int8 logits, then the class, from runtime-nostd on the host.
+fn expected(artifact: &[u8], inputs: &[u8]) -> Vec<u8> {
+    let m = runtime_nostd::Model::from_bytes(artifact).expect("generated artifact loads");
+    let mut scratch = vec![0u8; m.scratch_len()];
+    let mut out = Vec::new();
+    for x in inputs.chunks(m.input_len()) {
+        let x: Vec<i8> = x.iter().map(|&b| b as i8).collect();
+        let mut logits = vec![0i8; m.num_classes()];
+        let p = m
+            .infer(&x, &mut scratch, &mut logits)
+            .expect("host inference");
+        out.extend(logits.iter().map(|&l| l as u8));
+        out.push(p.class as u8);
+    }
+    out
 }
 
 struct Rng(u64);

@@ -23,6 +23,49 @@ static TINY_MLP: &[u8] = include_bytes!("../../fuzz/seeds/tiny_mlp.safetensors")
 static TINY_TREE: &[u8] = include_bytes!("../../fuzz/seeds/tiny_tree.safetensors");
 static MLP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mlp.safetensors"));
 static TREE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tree.safetensors"));
+/// `VECTORS` inputs of 784 int8 values and, per model, the host runtime's 10 logits + class.
+const VECTORS: usize = 8;
+static INPUTS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/inputs.bin"));
+static MLP_EXPECTED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mlp_expected.bin"));
+static TREE_EXPECTED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tree_expected.bin"));
+
+/// The device's inference of every vector equals the host's (build.rs), logits and class.
+fn matches_host(name: &str, m: &Model, expected: &[u8], out: &mut Out) -> bool {
+    // SAFETY: single-threaded, no interrupt uses SCRATCH.
+    let scratch = unsafe { &mut *core::ptr::addr_of_mut!(SCRATCH) };
+    let mut input = [0i8; BENCH_COLS];
+    for v in 0..VECTORS {
+        for (x, &b) in input.iter_mut().zip(&INPUTS[v * BENCH_COLS..]) {
+            *x = b as i8;
+        }
+        let mut logits = [0i8; 10];
+        let want = &expected[v * 11..v * 11 + 11];
+        let got = m.infer(&input, scratch, &mut logits);
+        for (i, (&g, &w)) in logits.iter().zip(want).enumerate() {
+            if g != w as i8 {
+                let _ = writeln!(
+                    out,
+                    "FAIL {name} vector {v} logit {i}: actual {g} expected {}",
+                    w as i8
+                );
+                return false;
+            }
+        }
+        if got.map(|p| p.class) != Ok(usize::from(want[10])) {
+            let _ = writeln!(
+                out,
+                "FAIL {name} vector {v}: {got:?}, host class {}",
+                want[10]
+            );
+            return false;
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{name}: {VECTORS} vectors equal the host runtime's logits"
+    );
+    true
+}
 
 /// Marker for the instruction counter: its address is looked up by name.
 #[unsafe(no_mangle)]
@@ -255,6 +298,8 @@ fn main() -> ! {
         tree.scratch_len()
     );
     ok &= p_mlp.is_ok() && p_tree.is_ok();
+    ok &= matches_host("mlp 784-128-10", &mlp, MLP_EXPECTED, &mut out);
+    ok &= matches_host("tree d6", &tree, TREE_EXPECTED, &mut out);
 
     ok &= expect_prediction(
         "tiny_mlp",

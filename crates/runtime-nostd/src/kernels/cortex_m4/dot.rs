@@ -1,5 +1,7 @@
-//! Cortex-M4 (DSP extension) `dot_rows`: SXTB16 + SMLAD, four output rows per pass, the
-//! input unpacked once per vector into `prep` (NOTES: "int8 dot products on the Cortex-M4").
+//! Cortex-M4 (DSP extension) `dot_rows`: SXTB16 + SMLAD, four output rows per pass and 16
+//! inputs per loop iteration, the input unpacked once per vector into `prep` (NOTES: "int8
+//! dot products on the Cortex-M4"). Counted under QEMU on a 784→128 layer: 1.365
+//! instructions per MAC (floor 1.25 for row-major int8 weights), 1.384 with `prepare`.
 //!
 //! Layout: for each full group of four inputs x0..x3 (one little-endian word X),
 //! `prep[2g] = SXTB16(X)` = (x0, x2) as i16 halves and `prep[2g + 1] = SXTB16(X ror 8)` =
