@@ -1,7 +1,7 @@
 //! Cortex-M4 (DSP extension) `dot_rows`: SXTB16 + SMLAD, four output rows per pass and 16
 //! inputs per loop iteration, the input unpacked once per vector into `prep` (NOTES: "int8
-//! dot products on the Cortex-M4"). Counted under QEMU on a 784→128 layer: 1.365
-//! instructions per MAC (floor 1.25 for row-major int8 weights), 1.384 with `prepare`.
+//! dot products on the Cortex-M4"). Counted under QEMU on a 784→128 layer: 1.363
+//! instructions per MAC (floor 1.25 for row-major int8 weights), 1.383 with `prepare`.
 //!
 //! Layout: for each full group of four inputs x0..x3 (one little-endian word X),
 //! `prep[2g] = SXTB16(X)` = (x0, x2) as i16 halves and `prep[2g + 1] = SXTB16(X ror 8)` =
@@ -82,6 +82,22 @@ macro_rules! group_4_rows {
             "sxtb16 {w}, {w}\n",
             "smlad {a0}, {w}, {x0}, {a0}\n",
             "smlad {a0}, {wb}, {x1}, {a0}\n",
+        )
+    };
+}
+
+/// One group of four inputs for one row (the last rows % 4 rows, and tree nodes):
+/// 6 instructions for 4 MACs.
+#[cfg(arm_dsp)]
+macro_rules! group_1_row {
+    () => {
+        concat!(
+            "ldrd {x0}, {x1}, [{xp}], #8\n",
+            "ldr {w}, [{wp}], #4\n",
+            "sxtb16 {wb}, {w}, ror #8\n",
+            "sxtb16 {w}, {w}\n",
+            "smlad {a}, {w}, {x0}, {a}\n",
+            "smlad {a}, {wb}, {x1}, {a}\n",
         )
     };
 }
@@ -184,28 +200,44 @@ mod asm_impl {
         while r < rows {
             let row = &weights[r * cols..(r + 1) * cols];
             let mut a = 0i32;
-            if groups > 0 {
-                let mut wp = row.as_ptr();
-                let mut xp = prep.as_ptr();
-                // SAFETY: prep holds 2·groups words.
-                let xend = unsafe { xp.add(2 * groups) };
-                // SAFETY: reads prep words below xend (word-aligned) and row bytes
-                // < 4·groups <= cols; writes no memory.
+            let mut wp = row.as_ptr();
+            let mut xp = prep.as_ptr();
+            if quads > 0 {
+                // SAFETY: prep holds 2·groups >= 8·quads words.
+                let xend = unsafe { xp.add(8 * quads) };
+                // SAFETY: iteration i (i < quads) reads eight prep words at prep + 8·i
+                // (below xend, word-aligned) and row bytes 16·i..16·i+16 <= 4·groups <=
+                // cols; writes no memory.
                 unsafe {
                     asm!(
                         "2:",
-                        "ldrd {x0}, {x1}, [{xp}], #8",
-                        "ldr {w}, [{wp}], #4",
-                        "sxtb16 {wb}, {w}, ror #8",
-                        "sxtb16 {w}, {w}",
-                        "smlad {a}, {w}, {x0}, {a}",
-                        "smlad {a}, {wb}, {x1}, {a}",
+                        group_1_row!(),
+                        group_1_row!(),
+                        group_1_row!(),
+                        group_1_row!(),
                         "cmp {xp}, {xend}",
                         "bne 2b",
                         a = inout(reg) a,
                         wp = inout(reg) wp,
                         xp = inout(reg) xp,
                         xend = in(reg) xend,
+                        x0 = out(reg) _,
+                        x1 = out(reg) _,
+                        w = out(reg) _,
+                        wb = out(reg) _,
+                        options(nostack, readonly),
+                    );
+                }
+            }
+            for _ in 0..groups % 4 {
+                // SAFETY: one of the (at most three) remaining groups g: prep words 2g, 2g+1
+                // at xp and row bytes 4g..4g+4 <= cols; writes no memory.
+                unsafe {
+                    asm!(
+                        group_1_row!(),
+                        a = inout(reg) a,
+                        wp = inout(reg) wp,
+                        xp = inout(reg) xp,
                         x0 = out(reg) _,
                         x1 = out(reg) _,
                         w = out(reg) _,
