@@ -15,6 +15,36 @@ pub enum Clipping {
     Percentile(f32),
 }
 
+impl std::fmt::Display for Clipping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Clipping::MinMax => f.write_str("minmax"),
+            Clipping::Percentile(p) => write!(f, "percentile:{p}"),
+        }
+    }
+}
+
+/// Parses `minmax` or `percentile:P` (e.g. `percentile:99.99`), the `Display` form.
+impl std::str::FromStr for Clipping {
+    type Err = ExportError;
+    fn from_str(s: &str) -> Result<Self> {
+        let c =
+            match s.split_once(':') {
+                None if s == "minmax" => Clipping::MinMax,
+                Some(("percentile", p)) => Clipping::Percentile(p.parse().map_err(|_| {
+                    ExportError::Option(format!("percentile `{p}` is not a number"))
+                })?),
+                _ => {
+                    return Err(ExportError::Option(format!(
+                        "clipping `{s}`: expected `minmax` or `percentile:P`"
+                    )));
+                }
+            };
+        c.check()?;
+        Ok(c)
+    }
+}
+
 impl Clipping {
     pub(crate) fn check(self) -> Result<()> {
         match self {
@@ -97,6 +127,16 @@ mod tests {
             range(v, Clipping::Percentile(100.0)).unwrap(),
             (0.0, 1000.0)
         );
+    }
+
+    #[test]
+    fn parses_its_display_form() {
+        for c in [Clipping::MinMax, Clipping::Percentile(99.99)] {
+            assert_eq!(c.to_string().parse::<Clipping>().unwrap(), c);
+        }
+        for bad in ["max", "percentile", "percentile:x", "percentile:40"] {
+            assert!(bad.parse::<Clipping>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -132,10 +132,7 @@ pub fn run(
         scratch_bytes,
         macs: qm.macs(),
         calib_samples: opts.calib_samples.min(calib.rows()),
-        clipping: match opts.clipping {
-            Clipping::MinMax => "minmax".into(),
-            Clipping::Percentile(p) => format!("percentile {p}"),
-        },
+        clipping: opts.clipping.to_string(),
         eval_samples: eval.rows(),
         vector_samples: nv,
         accuracy,
