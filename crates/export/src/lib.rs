@@ -66,7 +66,7 @@ mod reference;
 mod report;
 mod roundtrip;
 mod st_read;
-mod st_write;
+pub mod st_write;
 mod staged;
 pub mod tract_eval;
 mod vectors;

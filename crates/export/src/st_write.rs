@@ -16,7 +16,7 @@ use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use crate::error::{ExportError, Result};
 
 /// One tensor to write, owning its little-endian bytes.
-pub(crate) struct Owned {
+pub struct Owned {
     pub name: String,
     pub dtype: Dtype,
     pub shape: Vec<usize>,
@@ -41,8 +41,9 @@ fn err(reason: impl ToString) -> ExportError {
     }
 }
 
-/// Serializes `tensors` with `meta` as `__metadata__`; same content ⇒ same bytes.
-pub(crate) fn serialize(tensors: &[Owned], meta: &BTreeMap<String, String>) -> Result<Vec<u8>> {
+/// Serializes `tensors` with `meta` as `__metadata__`; same content ⇒ same bytes (usable by
+/// any writer that needs a stable file hash, e.g. for `source_sha256`).
+pub fn serialize(tensors: &[Owned], meta: &BTreeMap<String, String>) -> Result<Vec<u8>> {
     let views = tensors
         .iter()
         .map(|t| TensorView::new(t.dtype, t.shape.clone(), &t.data).map(|v| (t.name.clone(), v)))
@@ -80,4 +81,45 @@ fn canonical_header(bytes: &[u8]) -> Result<Vec<u8>> {
     out.extend_from_slice(&bytes[end..]);
     SafeTensors::deserialize(&out).map_err(err)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_depend_on_content_only() {
+        let t = || {
+            vec![
+                Owned::new("b", Dtype::I8, vec![3], vec![1, 2, 3]),
+                Owned::new("a", Dtype::F32, vec![1], vec![0; 4]),
+            ]
+        };
+        let meta: BTreeMap<String, String> = [
+            "kind",
+            "classes",
+            "format",
+            "depth",
+            "input_shape",
+            "z",
+            "a",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), k.to_uppercase()))
+        .collect();
+        let first = serialize(&t(), &meta).unwrap();
+        // Each HashMap the crate builds iterates in its own order: repeated writes would show it.
+        for _ in 0..20 {
+            assert_eq!(serialize(&t(), &meta).unwrap(), first);
+        }
+        let n = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+        assert_eq!(n % 8, 0);
+        let header = std::str::from_utf8(&first[8..8 + n]).unwrap();
+        assert!(
+            header.starts_with(r#"{"__metadata__":{"a":"A","classes":"CLASSES","#),
+            "{header}"
+        );
+        let st = SafeTensors::deserialize(&first).unwrap();
+        assert_eq!(st.tensor("b").unwrap().data(), &[1, 2, 3]);
+    }
 }
