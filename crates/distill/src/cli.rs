@@ -1,0 +1,132 @@
+//! Command-line flags. Each overrides the matching setting of the TOML experiment file.
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::config::{Config, TeacherKind};
+use crate::loss::SoftLoss;
+use crate::models::OnnxInput;
+
+#[derive(Debug, Parser)]
+#[command(name = "distill", version, about = "Train or import a teacher, distill it into a tiny student, export it as int8.")]
+pub struct Cli {
+    /// TOML experiment file; flags below override its settings.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Data folder: IDX files (train-images-idx3-ubyte[.gz], …) or train.csv + test.csv.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Label column of CSV data.
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// Train on the first N training samples only (0 = all).
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Run name; outputs go to <out>/<name>/.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Folder that holds the run folders.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Folder for cached teachers and teacher logits.
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Teacher: a CNN or a wide MLP trained here, or an imported ONNX model.
+    #[arg(long, value_enum)]
+    pub teacher: Option<TeacherKind>,
+    /// ONNX teacher file (implies --teacher onnx).
+    #[arg(long)]
+    pub onnx_teacher: Option<PathBuf>,
+    /// What the ONNX teacher takes as input.
+    #[arg(long, value_enum)]
+    pub onnx_input: Option<OnnxInput>,
+    #[arg(long)]
+    pub teacher_epochs: Option<usize>,
+    /// Student hidden sizes, e.g. 128 or 256,64 (empty for none).
+    #[arg(long, value_delimiter = ',')]
+    pub student_hidden: Option<Vec<usize>>,
+    #[arg(long)]
+    pub student_epochs: Option<usize>,
+    /// Weight of the label cross-entropy in the KD loss (1 = labels only).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Distillation temperature T.
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// Drop the T² factor of the soft term (as Distiller and labml do).
+    #[arg(long)]
+    pub no_t_squared: bool,
+    /// Soft term: KL at temperature T, or MSE between logits.
+    #[arg(long, value_enum)]
+    pub soft_loss: Option<SoftLoss>,
+    /// Skip the label-only baseline student.
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// Skip the int8 export at the end.
+    #[arg(long)]
+    pub no_export: bool,
+    /// Refuse the export unless the model fits this board.
+    #[arg(long)]
+    pub board: Option<String>,
+    /// Continue an interrupted run from its checkpoints.
+    #[arg(long)]
+    pub resume: bool,
+    /// Print one line per epoch instead of progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Device: auto (CUDA when built with it and present), cpu, or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+impl Cli {
+    /// The experiment file (or the defaults) with every given flag applied.
+    pub fn resolve(&self) -> anyhow::Result<Config> {
+        let mut c = match &self.config {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        };
+        macro_rules! set {
+            ($flag:expr, $field:expr) => {
+                if let Some(v) = $flag.clone() {
+                    $field = v;
+                }
+            };
+        }
+        set!(self.data, c.data.dir);
+        set!(self.label_column, c.data.label_column);
+        set!(self.train_limit, c.data.train_limit);
+        set!(self.name, c.name);
+        set!(self.out, c.out_dir);
+        set!(self.cache, c.cache_dir);
+        set!(self.seed, c.seed);
+        set!(self.teacher, c.teacher.kind);
+        set!(self.onnx_input, c.teacher.onnx_input);
+        set!(self.teacher_epochs, c.teacher.train.epochs);
+        set!(self.student_hidden, c.student.hidden);
+        set!(self.student_epochs, c.student.train.epochs);
+        set!(self.alpha, c.kd.alpha);
+        set!(self.temperature, c.kd.temperature);
+        set!(self.soft_loss, c.kd.soft);
+        if let Some(p) = &self.onnx_teacher {
+            c.teacher.kind = TeacherKind::Onnx;
+            c.teacher.onnx = p.clone();
+        }
+        if self.no_t_squared {
+            c.kd.t_squared = false;
+        }
+        if self.no_baseline {
+            c.baseline = false;
+        }
+        if self.no_export {
+            c.export.enabled = false;
+        }
+        if let Some(b) = &self.board {
+            c.export.board = Some(b.clone());
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}

@@ -1,0 +1,21 @@
+//! Distill a teacher into a tiny student: data loading, teachers (candle or ONNX through
+//! tract), KD losses, training, checkpoints, reports. The CLI is `cargo run -p distill`.
+pub mod cache;
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod float_model;
+pub mod fsutil;
+pub mod loss;
+pub mod metrics;
+pub mod models;
+pub mod optim;
+pub mod plots;
+pub mod prepared;
+pub mod progress;
+pub mod report;
+pub mod run;
+pub mod teacher;
+pub mod train;
+pub mod cli;
+pub mod device;

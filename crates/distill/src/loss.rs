@@ -1,0 +1,128 @@
+//! Knowledge-distillation losses as free functions over logits `[batch, classes]`.
+//!
+//! Hinton et al. (2015): `α·CE(labels) + (1−α)·T²·KL(softmax(t/T) ‖ softmax(s/T))`. The T²
+//! keeps the soft-target gradients on the scale of the hard ones as T changes; Distiller and
+//! labml omit it, so it is switchable. Tang et al. (2019) regress the logits instead (MSE).
+use candle_core::{D, Result, Tensor};
+use candle_nn::ops::{log_softmax, softmax};
+
+/// Which soft-target term the student is trained with.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum SoftLoss {
+    /// KL divergence between temperature-softened distributions (Hinton 2015).
+    Kl,
+    /// Mean squared error between raw logits (Tang et al. 2019).
+    LogitMse,
+}
+
+/// Settings of the distillation loss.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KdLoss {
+    /// Weight of the cross-entropy against the labels; 1.0 trains on labels only.
+    pub alpha: f64,
+    pub temperature: f64,
+    /// Multiply the soft term by T² (Hinton); off reproduces Distiller/labml.
+    pub t_squared: bool,
+    pub soft: SoftLoss,
+}
+
+impl Default for KdLoss {
+    fn default() -> Self {
+        KdLoss {
+            alpha: 0.1,
+            temperature: 4.0,
+            t_squared: true,
+            soft: SoftLoss::Kl,
+        }
+    }
+}
+
+/// Mean cross-entropy of `logits` against u32 `labels` `[batch]`.
+pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
+    candle_nn::loss::cross_entropy(logits, labels)
+}
+
+/// `KL(softmax(teacher/T) ‖ softmax(student/T))`, summed over classes, averaged over the batch.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// let t = Tensor::new(&[[2.0f32, 0.0, -1.0]], &Device::Cpu).unwrap();
+/// let kl = distill::loss::kl_divergence(&t, &t, 3.0).unwrap();
+/// assert!(kl.to_scalar::<f32>().unwrap().abs() < 1e-6);
+/// ```
+pub fn kl_divergence(student: &Tensor, teacher: &Tensor, temperature: f64) -> Result<Tensor> {
+    if student.dims() != teacher.dims() {
+        candle_core::bail!(
+            "student logits {:?} and teacher logits {:?} differ in shape",
+            student.dims(),
+            teacher.dims()
+        )
+    }
+    let log_ps = log_softmax(&(student / temperature)?, D::Minus1)?;
+    let log_pt = log_softmax(&(teacher / temperature)?, D::Minus1)?;
+    let pt = softmax(&(teacher / temperature)?, D::Minus1)?;
+    let batch = student.dim(0)? as f64;
+    (pt * (log_pt - log_ps)?)?.sum_all()? / batch
+}
+
+/// The full KD objective for one batch.
+pub fn kd_loss(
+    student: &Tensor,
+    teacher: &Tensor,
+    labels: &Tensor,
+    cfg: &KdLoss,
+) -> Result<Tensor> {
+    let hard = cross_entropy(student, labels)?;
+    if cfg.alpha >= 1.0 {
+        return Ok(hard);
+    }
+    let soft = match cfg.soft {
+        SoftLoss::Kl => {
+            let scale = if cfg.t_squared {
+                cfg.temperature * cfg.temperature
+            } else {
+                1.0
+            };
+            (kl_divergence(student, teacher, cfg.temperature)? * scale)?
+        }
+        SoftLoss::LogitMse => candle_nn::loss::mse(student, teacher)?,
+    };
+    (hard * cfg.alpha)? + (soft * (1.0 - cfg.alpha))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn kl_matches_hand_computation() {
+        // p = softmax([1, 0]) , q = softmax([0, 0]) at T = 1.
+        let dev = Device::Cpu;
+        let s = Tensor::new(&[[0.0f32, 0.0]], &dev).unwrap();
+        let t = Tensor::new(&[[1.0f32, 0.0]], &dev).unwrap();
+        let p1 = 1.0 / (1.0 + (-1.0f64).exp());
+        let want = p1 * (p1 / 0.5).ln() + (1.0 - p1) * ((1.0 - p1) / 0.5).ln();
+        let got = kl_divergence(&s, &t, 1.0).unwrap().to_scalar::<f32>().unwrap();
+        assert!((got as f64 - want).abs() < 1e-6, "{got} vs {want}");
+    }
+
+    #[test]
+    fn alpha_one_is_cross_entropy_and_t2_scales() {
+        let dev = Device::Cpu;
+        let s = Tensor::new(&[[0.5f32, -0.5, 0.1]], &dev).unwrap();
+        let t = Tensor::new(&[[2.0f32, 0.0, -1.0]], &dev).unwrap();
+        let y = Tensor::new(&[0u32], &dev).unwrap();
+        let ce = cross_entropy(&s, &y).unwrap().to_scalar::<f32>().unwrap();
+        let labels_only = KdLoss { alpha: 1.0, ..KdLoss::default() };
+        let l = kd_loss(&s, &t, &y, &labels_only).unwrap().to_scalar::<f32>().unwrap();
+        assert_eq!(l, ce);
+        let soft = |t2| KdLoss { alpha: 0.0, temperature: 2.0, t_squared: t2, soft: SoftLoss::Kl };
+        let a = kd_loss(&s, &t, &y, &soft(true)).unwrap().to_scalar::<f32>().unwrap();
+        let b = kd_loss(&s, &t, &y, &soft(false)).unwrap().to_scalar::<f32>().unwrap();
+        assert!((a - 4.0 * b).abs() < 1e-5);
+        assert!(kl_divergence(&s, &y.to_dtype(candle_core::DType::F32).unwrap(), 1.0).is_err());
+    }
+}

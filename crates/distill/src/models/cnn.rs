@@ -1,0 +1,86 @@
+//! The convolutional teacher: two conv–ReLU–maxpool blocks, a dense layer, the classifier.
+use candle_core::{Device, Module, Result, Tensor};
+use candle_nn::{Linear, VarMap};
+use rand_chacha::ChaCha8Rng;
+
+use super::im2col::conv3x3_nhwc;
+use super::relu_pool::relu_pool_nhwc;
+use super::{Classifier, Mode, dropout, param};
+
+pub struct Cnn {
+    /// (weight `[O, C, 3, 3]`, bias `[O]`) per block.
+    convs: Vec<(Tensor, Tensor)>,
+    dense: Linear,
+    out: Linear,
+    input: [usize; 3],
+    dropout: f32,
+}
+
+impl Cnn {
+    /// `input` is one sample's `[channels, height, width]`; `channels` the conv widths.
+    pub fn new(
+        varmap: &VarMap,
+        input: [usize; 3],
+        channels: &[usize],
+        dense: usize,
+        classes: usize,
+        dropout: f32,
+        rng: &mut ChaCha8Rng,
+        dev: &Device,
+    ) -> Result<Self> {
+        let (mut c, mut h, mut w) = (input[0], input[1], input[2]);
+        let mut convs = Vec::new();
+        for (k, &out) in channels.iter().enumerate() {
+            let fan_in = c * 9;
+            let weight = param(varmap, &format!("conv.{k}.weight"), &[out, c, 3, 3], fan_in, rng, dev)?;
+            let bias = param(varmap, &format!("conv.{k}.bias"), &[out], fan_in, rng, dev)?;
+            convs.push((weight, bias));
+            (c, h, w) = (out, h / 2, w / 2);
+        }
+        if h == 0 || w == 0 {
+            candle_core::bail!(
+                "input {input:?} is too small for {} pooling stages",
+                channels.len()
+            )
+        }
+        let flat = c * h * w;
+        let dw = param(varmap, "dense.weight", &[dense, flat], flat, rng, dev)?;
+        let db = param(varmap, "dense.bias", &[dense], flat, rng, dev)?;
+        let ow = param(varmap, "out.weight", &[classes, dense], dense, rng, dev)?;
+        let ob = param(varmap, "out.bias", &[classes], dense, rng, dev)?;
+        Ok(Cnn {
+            convs,
+            dense: Linear::new(dw, Some(db)),
+            out: Linear::new(ow, Some(ob)),
+            input,
+            dropout,
+        })
+    }
+}
+
+impl Classifier for Cnn {
+    fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
+        let b = x.dim(0)?;
+        let [c, h, w] = self.input;
+        let mut t = x.reshape((b, c, h, w))?;
+        for (weight, bias) in &self.convs {
+            t = relu_pool_nhwc(&conv(&t, weight, bias)?)?;
+        }
+        let t = dropout(&t.flatten_from(1)?, self.dropout, mode)?;
+        let t = dropout(&self.dense.forward(&t)?.relu()?, self.dropout, mode)?;
+        self.out.forward(&t)
+    }
+}
+
+/// Channels-last 3×3 convolution: im2col on the CPU (fast backward), candle's conv2d
+/// elsewhere. Both compute the same thing (tested in `im2col`).
+fn conv(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    if x.device().is_cpu() {
+        conv3x3_nhwc(x, weight, bias)
+    } else {
+        let o = bias.dim(0)?;
+        x.conv2d(weight, 1, 1, 1, 1)?
+            .broadcast_add(&bias.reshape((1, o, 1, 1))?)?
+            .permute((0, 2, 3, 1))
+    }
+}

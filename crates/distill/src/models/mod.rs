@@ -1,0 +1,93 @@
+//! Teachers and students: small modules built from seeded parameters so that a fixed seed
+//! gives the same network twice (candle's CPU RNG cannot be seeded).
+mod cnn;
+mod im2col;
+mod relu_pool;
+mod mlp;
+mod onnx;
+
+use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_nn::VarMap;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+pub use cnn::Cnn;
+pub use mlp::Mlp;
+pub use onnx::{OnnxInput, OnnxTeacher};
+
+/// Whether a forward pass trains (dropout active, drawing from the RNG) or evaluates.
+pub enum Mode<'a> {
+    Eval,
+    Train(&'a mut ChaCha8Rng),
+}
+
+/// A network mapping normalized inputs `[batch, features]` to logits `[batch, classes]`.
+pub trait Classifier {
+    fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor>;
+}
+
+/// Creates a parameter in `varmap` under `name`, drawn U(−1/√fan_in, 1/√fan_in) like
+/// PyTorch's default, or reuses the one already there (a loaded checkpoint).
+pub fn param(
+    varmap: &VarMap,
+    name: &str,
+    shape: &[usize],
+    fan_in: usize,
+    rng: &mut ChaCha8Rng,
+    dev: &Device,
+) -> Result<Tensor> {
+    let mut data = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("parameter map poisoned".into()))?;
+    if let Some(v) = data.get(name) {
+        if v.dims() != shape {
+            candle_core::bail!(
+                "parameter {name} has shape {:?} in the checkpoint but the config needs {shape:?}",
+                v.dims()
+            )
+        }
+        return Ok(v.as_tensor().clone());
+    }
+    let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
+    let n: usize = shape.iter().product();
+    let values: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..bound)).collect();
+    let var = Var::from_tensor(&Tensor::from_vec(values, shape, dev)?)?;
+    let t = var.as_tensor().clone();
+    data.insert(name.to_string(), var);
+    Ok(t)
+}
+
+/// Inverted dropout with a mask drawn from our seeded RNG.
+pub fn dropout(x: &Tensor, p: f32, mode: &mut Mode) -> Result<Tensor> {
+    let Mode::Train(rng) = mode else {
+        return Ok(x.clone());
+    };
+    if p <= 0.0 {
+        return Ok(x.clone());
+    }
+    let keep = 1.0 / (1.0 - p);
+    let mask: Vec<f32> = (0..x.elem_count())
+        .map(|_| if rng.random::<f32>() < p { 0.0 } else { keep })
+        .collect();
+    x * Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?
+}
+
+/// Number of scalar parameters in a map.
+pub fn count_params(varmap: &VarMap) -> usize {
+    varmap.all_vars().iter().map(|v| v.elem_count()).sum()
+}
+
+/// Logits for many samples, evaluated in chunks to bound memory.
+pub fn predict_logits(model: &dyn Classifier, x: &Tensor, batch: usize) -> Result<Tensor> {
+    let n = x.dim(0)?;
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = batch.min(n - start);
+        // Detached per chunk, so each chunk's activations are freed before the next one.
+        out.push(model.forward(&x.narrow(0, start, len)?, &mut Mode::Eval)?.detach());
+        start += len;
+    }
+    Tensor::cat(&out, 0)?.to_dtype(DType::F32)
+}

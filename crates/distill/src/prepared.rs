@@ -1,0 +1,59 @@
+//! The dataset made ready for training: split, normalized, hashed and moved to the device.
+use candle_core::{Device, Tensor};
+
+use crate::cache::{f32_bytes, hash_parts, u32_bytes};
+use crate::config::Config;
+use crate::data::{DataBundle, Dataset, Normalization, split_train_val};
+
+pub struct Prepared {
+    pub device: Device,
+    pub shape: Vec<usize>,
+    pub features: usize,
+    pub classes: usize,
+    pub class_names: Vec<String>,
+    pub norm: Normalization,
+    /// Hash of the training split (values, labels, order): half of the logit-cache key.
+    pub data_hash: String,
+    /// Raw (unnormalized) splits, for ONNX teachers and export's calibration/evaluation.
+    pub train: Dataset,
+    pub test: Dataset,
+    pub train_x: Tensor,
+    pub train_y: Tensor,
+    pub val_x: Tensor,
+    pub val_y: Tensor,
+    pub test_x: Tensor,
+    pub test_y: Tensor,
+}
+
+impl Prepared {
+    pub fn new(cfg: &Config, bundle: DataBundle, device: Device) -> anyhow::Result<Self> {
+        let mut full = bundle.train;
+        if cfg.data.train_limit > 0 {
+            full = full.take(cfg.data.train_limit);
+        }
+        let (train, val) = split_train_val(&full, cfg.data.val_fraction, cfg.seed);
+        anyhow::ensure!(train.len() > 0, "the training split is empty");
+        let norm = Normalization::fit(&train, cfg.data.per_feature_norm);
+        let f = train.features();
+        let to_x = |d: &Dataset| Tensor::from_vec(norm.apply(&d.x, f), (d.len(), f), &device);
+        let to_y = |d: &Dataset| Tensor::from_slice(&d.y, d.len(), &device);
+        let data_hash = hash_parts(&[&f32_bytes(&train.x), &u32_bytes(&train.y)]);
+        Ok(Prepared {
+            shape: train.shape.clone(),
+            features: f,
+            classes: train.num_classes,
+            class_names: bundle.class_names,
+            data_hash,
+            train_x: to_x(&train)?,
+            train_y: to_y(&train)?,
+            val_x: to_x(&val)?,
+            val_y: to_y(&val)?,
+            test_x: to_x(&bundle.test)?,
+            test_y: to_y(&bundle.test)?,
+            train,
+            test: bundle.test,
+            norm,
+            device,
+        })
+    }
+}

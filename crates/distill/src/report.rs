@@ -1,0 +1,89 @@
+//! The run's `report.md`: accuracy, parameters and int8 size per model, plus the plots.
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::fsutil::write_atomic;
+use crate::metrics::EpochRecord;
+use crate::plots::{self, Curve};
+
+pub struct ModelRow {
+    pub name: String,
+    pub test_acc: f64,
+    pub params: usize,
+    /// Bytes of the int8 artifact's weights and per-channel constants, when it is an MLP.
+    pub int8_bytes: Option<usize>,
+    pub confusion: Vec<u32>,
+}
+
+impl ModelRow {
+    pub fn new(name: &str, test_acc: f64, params: usize, widths: Option<&[usize]>, confusion: Vec<u32>) -> Self {
+        ModelRow {
+            name: name.to_string(),
+            test_acc,
+            params,
+            int8_bytes: widths.map(int8_estimate),
+            confusion,
+        }
+    }
+}
+
+/// int8 weights plus, per output channel, an i32 bias, multiplier and shift and an f32
+/// weight scale (FORMAT.md); the container header is not counted.
+pub fn int8_estimate(widths: &[usize]) -> usize {
+    widths.windows(2).map(|w| w[0] * w[1] + 16 * w[1]).sum()
+}
+
+pub struct Report<'a> {
+    pub config: &'a Config,
+    pub data_source: &'a str,
+    pub class_names: &'a [String],
+    pub rows: &'a [ModelRow],
+    pub curves: &'a [(String, Vec<EpochRecord>)],
+}
+
+impl Report<'_> {
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        plots::register_font()?;
+        let mut md = String::new();
+        let c = self.config;
+        writeln!(md, "# Run `{}`\n", c.name)?;
+        writeln!(md, "Data: {}. Seed {}.", self.data_source, c.seed)?;
+        writeln!(
+            md,
+            "KD loss: α = {}, T = {}, T² {}, soft term {:?}.\n",
+            c.kd.alpha,
+            c.kd.temperature,
+            if c.kd.t_squared { "on" } else { "off" },
+            c.kd.soft
+        )?;
+        writeln!(md, "| model | test accuracy | parameters | int8 size (est.) |")?;
+        writeln!(md, "|---|---:|---:|---:|")?;
+        for r in self.rows {
+            let size = r.int8_bytes.map_or("—".to_string(), |b| format!("{:.1} KiB", b as f64 / 1024.0));
+            let params = if r.params == 0 { "—".to_string() } else { r.params.to_string() };
+            writeln!(md, "| {} | {:.2}% | {params} | {size} |", r.name, r.test_acc)?;
+        }
+        let kd = self.rows.iter().find(|r| r.name == "KD student");
+        let base = self.rows.iter().find(|r| r.name == "label-only student");
+        if let (Some(k), Some(b)) = (kd, base) {
+            writeln!(md, "\nDistillation bought {:+.2} points over the same student trained on labels only.", k.test_acc - b.test_acc)?;
+        }
+        let (mut loss, mut acc) = (Vec::new(), Vec::new());
+        for (label, hist) in self.curves.iter().filter(|(_, h)| !h.is_empty()) {
+            loss.push(Curve { label: label.clone(), points: hist.iter().map(|r| (r.epoch as f64, r.loss)).collect() });
+            acc.push(Curve { label: label.clone(), points: hist.iter().map(|r| (r.epoch as f64, r.val_acc)).collect() });
+        }
+        if !loss.is_empty() {
+            plots::training_curves(&dir.join("training.png"), "Training", &loss, &acc)?;
+            writeln!(md, "\n![training curves](training.png)")?;
+        }
+        for (i, r) in self.rows.iter().enumerate() {
+            let file = format!("confusion-{i}.png");
+            plots::confusion_matrix(&dir.join(&file), &format!("{} — test set", r.name), &r.confusion, self.class_names)?;
+            writeln!(md, "\n![confusion matrix of the {}]({file})", r.name)?;
+        }
+        write_atomic(&dir.join("report.md"), md.as_bytes())?;
+        Ok(())
+    }
+}

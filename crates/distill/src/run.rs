@@ -1,0 +1,156 @@
+//! The main job: data → teacher → KD student and label-only student → report (→ export).
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use candle_core::{D, Device, Tensor};
+use candle_nn::VarMap;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::cache::Cache;
+use crate::config::Config;
+use crate::data::{DataBundle, load_dir};
+use crate::float_model::{MlpMeta, save_mlp};
+use crate::metrics::{EpochRecord, Metrics, confusion};
+use crate::models::{Mlp, count_params, predict_logits};
+use crate::prepared::Prepared;
+use crate::progress::EpochProgress;
+use crate::report::{ModelRow, Report};
+use crate::teacher;
+use crate::train::{Job, TrainData, train};
+
+/// The committed Fashion-MNIST subset used when the full set is not installed.
+pub fn bundled_subset() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/fashion-mnist-subset")
+}
+
+pub struct RunDir {
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    pub fn checkpoint(&self, stage: &str) -> PathBuf {
+        self.path.join("checkpoints").join(format!("{stage}.safetensors"))
+    }
+}
+
+pub struct RunOptions {
+    pub resume: bool,
+    pub progress: bool,
+    pub device: Device,
+    /// True when the data folder was given explicitly (then no fallback to the subset).
+    pub data_explicit: bool,
+}
+
+/// Loads the configured data, falling back to the committed subset when the default
+/// Fashion-MNIST folder is absent.
+pub fn load_data(cfg: &Config, explicit: bool, log: &EpochProgress) -> anyhow::Result<DataBundle> {
+    let dir = &cfg.data.dir;
+    if !dir.exists() && !explicit {
+        let subset = bundled_subset();
+        log.println(&format!(
+            "data: {} is not installed; using the small committed subset {} instead.\n      \
+             For the full Fashion-MNIST: sudo apt-get install dataset-fashion-mnist (Debian), or --data DIR",
+            dir.display(),
+            subset.display()
+        ));
+        let mut b = load_dir(&subset, &cfg.data.label_column)?;
+        b.source = format!("{} (committed subset)", subset.display());
+        return Ok(b);
+    }
+    Ok(load_dir(dir, &cfg.data.label_column)?)
+}
+
+pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
+    cfg.validate()?;
+    let run = RunDir { path: cfg.out_dir.join(&cfg.name) };
+    std::fs::create_dir_all(run.path.join("checkpoints"))
+        .with_context(|| format!("cannot create the run folder {}", run.path.display()))?;
+    let config_toml = cfg.to_toml()?;
+    crate::fsutil::write_atomic(&run.path.join("config.toml"), config_toml.as_bytes())?;
+    let progress = EpochProgress::new(opts.progress);
+    let bundle = load_data(cfg, opts.data_explicit, &progress)?;
+    progress.println(&format!(
+        "data: {} — {} train / {} test samples of shape {:?}, {} classes; device {:?}",
+        bundle.source,
+        bundle.train.len(),
+        bundle.test.len(),
+        bundle.train.shape,
+        bundle.train.num_classes,
+        opts.device
+    ));
+    let source = bundle.source.clone();
+    let p = Prepared::new(cfg, bundle, opts.device.clone())?;
+    let mut metrics = Metrics::open(&run.path.join("metrics.jsonl"))?;
+    let cache = Cache::new(&cfg.cache_dir)?;
+
+    let t = teacher::get(cfg, &p, &cache, &run, &progress, &mut metrics, opts.resume)?;
+    let teacher_acc = logits_accuracy(&t.test_logits, &p.test_y)?;
+    progress.println(&format!("teacher: test accuracy {teacher_acc:.2}%"));
+
+    let mut rows = vec![ModelRow::new(&t.label, teacher_acc, t.params, None, confusion_of(&t.test_logits, &p)?)];
+    let mut curves: Vec<(String, Vec<EpochRecord>)> = vec![("teacher".into(), t.history)];
+    let mut stages = vec![("kd-student", Some(cfg.kd))];
+    if cfg.baseline {
+        stages.push(("label-student", None));
+    }
+    for (stage, kd) in stages {
+        let varmap = VarMap::new();
+        // Both students start from the same weights: only the loss differs.
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(2));
+        let model = Mlp::new(&varmap, p.features, &cfg.student.hidden, p.classes, 0.0, &mut rng, &p.device)?;
+        let data = TrainData {
+            x: &p.train_x,
+            y: &p.train_y,
+            teacher: kd.map(|_| &t.train_logits),
+            val_x: &p.val_x,
+            val_y: &p.val_y,
+        };
+        let job = Job {
+            stage,
+            cfg: cfg.student.train,
+            kd,
+            seed: cfg.seed.wrapping_add(3),
+            checkpoint: run.checkpoint(stage),
+            resume: opts.resume,
+        };
+        let history = train(&model, &varmap, &data, &job, &mut metrics, &progress)?;
+        let logits = predict_logits(&model, &p.test_x, 1000)?;
+        let acc = logits_accuracy(&logits, &p.test_y)?;
+        progress.println(&format!("{stage}: test accuracy {acc:.2}%"));
+        let file = format!("{}.safetensors", if kd.is_some() { "student" } else { "student-labels" });
+        let meta = MlpMeta {
+            input_shape: &p.shape,
+            hidden: &cfg.student.hidden,
+            classes: &p.class_names,
+            norm: &p.norm,
+            config_toml: &config_toml,
+        };
+        save_mlp(&run.path.join(&file), &varmap, &meta)?;
+        let name = if kd.is_some() { "KD student" } else { "label-only student" };
+        let widths = layer_widths(p.features, &cfg.student.hidden, p.classes);
+        rows.push(ModelRow::new(name, acc, count_params(&varmap), Some(&widths), confusion_of(&logits, &p)?));
+        curves.push((stage.to_string(), history));
+    }
+    let report = Report { config: cfg, data_source: &source, class_names: &p.class_names, rows: &rows, curves: &curves };
+    report.write(&run.path)?;
+    progress.println(&format!("report: {}", run.path.join("report.md").display()));
+    Ok(run.path)
+}
+
+fn layer_widths(inputs: usize, hidden: &[usize], classes: usize) -> Vec<usize> {
+    let mut w = vec![inputs];
+    w.extend_from_slice(hidden);
+    w.push(classes);
+    w
+}
+
+pub fn logits_accuracy(logits: &Tensor, y: &Tensor) -> anyhow::Result<f64> {
+    let n = y.dim(0)?.max(1);
+    Ok(100.0 * crate::train::count_correct(logits, y)? as f64 / n as f64)
+}
+
+fn confusion_of(logits: &Tensor, p: &Prepared) -> anyhow::Result<Vec<u32>> {
+    let pred = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
+    Ok(confusion(&pred, &p.test.y, p.classes))
+}

@@ -1,0 +1,125 @@
+//! Getting teacher logits: train a candle teacher (or reuse a cached one), or run an ONNX
+//! teacher through tract; then cache its logits on the training split.
+use anyhow::Context;
+use candle_core::{Device, Tensor};
+use candle_nn::VarMap;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::cache::{Cache, hash_parts};
+use crate::config::{Config, TeacherKind};
+use crate::float_model::save_varmap;
+use crate::metrics::{EpochRecord, Metrics};
+use crate::models::{Classifier, Cnn, Mlp, OnnxInput, OnnxTeacher, count_params, predict_logits};
+use crate::prepared::Prepared;
+use crate::progress::EpochProgress;
+use crate::train::{Job, TrainData, train};
+
+pub struct TeacherResult {
+    pub train_logits: Tensor,
+    pub test_logits: Tensor,
+    pub params: usize,
+    pub history: Vec<EpochRecord>,
+    /// Short description for the report.
+    pub label: String,
+}
+
+fn build(cfg: &Config, p: &Prepared, varmap: &VarMap, dev: &Device) -> anyhow::Result<Box<dyn Classifier>> {
+    let t = &cfg.teacher;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(1));
+    Ok(match t.kind {
+        TeacherKind::Cnn => {
+            let s = &p.shape;
+            anyhow::ensure!(s.len() == 3, "the CNN teacher needs image samples [channels, height, width]; this dataset's samples have shape {s:?} (use --teacher mlp)");
+            Box::new(Cnn::new(varmap, [s[0], s[1], s[2]], &t.channels, t.dense, p.classes, t.dropout, &mut rng, dev)?)
+        }
+        TeacherKind::Mlp => Box::new(Mlp::new(varmap, p.features, &t.hidden, p.classes, t.dropout, &mut rng, dev)?),
+        TeacherKind::Onnx => anyhow::bail!("an ONNX teacher is not built by candle"),
+    })
+}
+
+pub fn get(cfg: &Config, p: &Prepared, cache: &Cache, run: &crate::run::RunDir, progress: &EpochProgress, metrics: &mut Metrics, resume: bool) -> anyhow::Result<TeacherResult> {
+    if cfg.teacher.kind == TeacherKind::Onnx {
+        return onnx(cfg, p, cache, progress);
+    }
+    let dev = &p.device;
+    let mut varmap = VarMap::new();
+    let model = build(cfg, p, &varmap, dev)?;
+    let params = count_params(&varmap);
+    let key = hash_parts(&[
+        toml::to_string(&cfg.teacher)?.as_bytes(),
+        &cfg.seed.to_le_bytes(),
+        p.data_hash.as_bytes(),
+    ]);
+    let path = cache.teacher_path(&key);
+    let mut history = Vec::new();
+    let label = match cfg.teacher.kind {
+        TeacherKind::Cnn => "CNN teacher",
+        _ => "MLP teacher",
+    }
+    .to_string();
+    if path.exists() {
+        crate::float_model::load_into(&path, &mut varmap)?;
+        progress.println(&format!("teacher: reusing the cached {label} {}", path.display()));
+    } else {
+        progress.println(&format!("teacher: training a {label} with {params} parameters on {:?}", dev));
+        let data = TrainData { x: &p.train_x, y: &p.train_y, teacher: None, val_x: &p.val_x, val_y: &p.val_y };
+        let job = Job {
+            stage: "teacher",
+            cfg: cfg.teacher.train,
+            kd: None,
+            seed: cfg.seed.wrapping_add(1),
+            checkpoint: run.checkpoint("teacher"),
+            resume,
+        };
+        history = train(model.as_ref(), &varmap, &data, &job, metrics, progress)?;
+        save_varmap(&path, &varmap, Vec::new(), Default::default())?;
+    }
+    let train_logits = logits_cached(cache, &key, p, || predict_logits(model.as_ref(), &p.train_x, 1000).map_err(Into::into), progress)?;
+    let test_logits = predict_logits(model.as_ref(), &p.test_x, 1000)?;
+    Ok(TeacherResult { train_logits, test_logits, params, history, label })
+}
+
+fn logits_cached(
+    cache: &Cache,
+    teacher_key: &str,
+    p: &Prepared,
+    compute: impl FnOnce() -> anyhow::Result<Tensor>,
+    progress: &EpochProgress,
+) -> anyhow::Result<Tensor> {
+    let n = p.train_x.dim(0)?;
+    if let Some(v) = cache.load_logits(teacher_key, &p.data_hash, n, p.classes) {
+        progress.println("teacher: logits on the training split read from the cache");
+        return Ok(Tensor::from_vec(v, (n, p.classes), &p.device)?);
+    }
+    let t = compute()?;
+    let v = t.flatten_all()?.to_vec1::<f32>()?;
+    let path = cache.save_logits(teacher_key, &p.data_hash, &v, n, p.classes)?;
+    progress.println(&format!("teacher: logits cached in {}", path.display()));
+    Ok(t)
+}
+
+fn onnx(cfg: &Config, p: &Prepared, cache: &Cache, progress: &EpochProgress) -> anyhow::Result<TeacherResult> {
+    let path = &cfg.teacher.onnx;
+    anyhow::ensure!(!path.as_os_str().is_empty(), "teacher.kind = onnx needs teacher.onnx = PATH (or --onnx-teacher PATH)");
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the ONNX teacher", path.display()))?;
+    let input_tag = format!("{:?}", cfg.teacher.onnx_input);
+    let key = hash_parts(&[&bytes, input_tag.as_bytes()]);
+    let teacher = OnnxTeacher::load(path, &p.shape, p.classes)?;
+    progress.println(&format!("teacher: ONNX model {} through tract", path.display()));
+    let prepare = |raw: &[f32]| -> Vec<f32> {
+        match cfg.teacher.onnx_input {
+            OnnxInput::Raw => raw.to_vec(),
+            OnnxInput::Unit => raw.iter().map(|v| v / 255.0).collect(),
+            OnnxInput::Normalized => p.norm.apply(raw, p.features),
+        }
+    };
+    let run = |raw: &[f32]| -> anyhow::Result<Tensor> {
+        let n = raw.len() / p.features;
+        let v = teacher.logits(&prepare(raw), n)?;
+        Ok(Tensor::from_vec(v, (n, p.classes), &p.device)?)
+    };
+    let train_logits = logits_cached(cache, &key, p, || run(&p.train.x), progress)?;
+    let test_logits = run(&p.test.x)?;
+    Ok(TeacherResult { train_logits, test_logits, params: 0, history: Vec::new(), label: format!("ONNX teacher ({})", path.display()) })
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run). Installs what the tests need — idempotently — then runs
+# formatting and lint checks, the workspace tests, the no_std cross builds and the firmware
+# self-test under QEMU. Safe to run again and again on the same machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+
+step "toolchain targets and components"
+need_targets="thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf"
+installed=$(rustup target list --installed)
+for t in $need_targets; do
+  grep -qx "$t" <<<"$installed" || rustup target add "$t"
+done
+rustup component list --installed | grep -q '^llvm-tools' || rustup component add llvm-tools
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+
+step "system packages"
+if ! command -v qemu-system-arm >/dev/null; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq qemu-system-arm
+fi
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "workspace tests"
+cargo test --workspace --locked
+
+step "runtime-nostd on every target"
+crates/runtime-nostd/check-targets.sh
+
+step "firmware under QEMU"
+firmware/ci.sh
+
+step "all checks passed"
