@@ -35,7 +35,9 @@ impl Cache {
     pub fn new(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the cache folder {}", dir.display()))?;
-        Ok(Cache { dir: dir.to_path_buf() })
+        Ok(Cache {
+            dir: dir.to_path_buf(),
+        })
     }
 
     pub fn teacher_path(&self, key: &str) -> PathBuf {
@@ -43,23 +45,40 @@ impl Cache {
     }
 
     fn logits_path(&self, teacher: &str, data: &str) -> PathBuf {
-        self.dir
-            .join(format!("logits-{}-{}.safetensors", &teacher[..16], &data[..16]))
+        self.dir.join(format!(
+            "logits-{}-{}.safetensors",
+            &teacher[..16],
+            &data[..16]
+        ))
     }
 
     /// Cached logits `[n, classes]` of this teacher on this data, if present and sound.
-    pub fn load_logits(&self, teacher: &str, data: &str, n: usize, classes: usize) -> Option<Vec<f32>> {
+    pub fn load_logits(
+        &self,
+        teacher: &str,
+        data: &str,
+        n: usize,
+        classes: usize,
+    ) -> Option<Vec<f32>> {
         let path = self.logits_path(teacher, data);
         let bytes = std::fs::read(&path).ok()?;
         let st = safetensors::SafeTensors::deserialize(&bytes).ok()?;
-        let t = candle_core::safetensors::Load::load(&st.tensor("logits").ok()?, &Device::Cpu).ok()?;
+        let t =
+            candle_core::safetensors::Load::load(&st.tensor("logits").ok()?, &Device::Cpu).ok()?;
         if t.dims() != [n, classes] {
             return None;
         }
         t.flatten_all().ok()?.to_vec1::<f32>().ok()
     }
 
-    pub fn save_logits(&self, teacher: &str, data: &str, logits: &[f32], n: usize, classes: usize) -> anyhow::Result<PathBuf> {
+    pub fn save_logits(
+        &self,
+        teacher: &str,
+        data: &str,
+        logits: &[f32],
+        n: usize,
+        classes: usize,
+    ) -> anyhow::Result<PathBuf> {
         let path = self.logits_path(teacher, data);
         let t = Tensor::from_slice(logits, (n, classes), &Device::Cpu)?;
         let meta = HashMap::from([

@@ -14,10 +14,18 @@ use crate::optim::AdamW;
 const MOMENT1: &str = "optim.m.";
 const MOMENT2: &str = "optim.v.";
 
-pub fn save(path: &Path, varmap: &VarMap, opt: &AdamW, history: &[EpochRecord]) -> anyhow::Result<()> {
+pub fn save(
+    path: &Path,
+    varmap: &VarMap,
+    opt: &AdamW,
+    history: &[EpochRecord],
+) -> anyhow::Result<()> {
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
     {
-        let data = varmap.data().lock().map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
         for (name, var) in data.iter() {
             tensors.push((name.clone(), var.as_tensor().to_device(&Device::Cpu)?));
         }
@@ -28,8 +36,14 @@ pub fn save(path: &Path, varmap: &VarMap, opt: &AdamW, history: &[EpochRecord]) 
         meta.insert("optim.step".to_string(), step.to_string());
         for (name, m, v) in moments {
             let n = m.len();
-            tensors.push((format!("{MOMENT1}{name}"), Tensor::from_vec(m, n, &Device::Cpu)?));
-            tensors.push((format!("{MOMENT2}{name}"), Tensor::from_vec(v, n, &Device::Cpu)?));
+            tensors.push((
+                format!("{MOMENT1}{name}"),
+                Tensor::from_vec(m, n, &Device::Cpu)?,
+            ));
+            tensors.push((
+                format!("{MOMENT2}{name}"),
+                Tensor::from_vec(v, n, &Device::Cpu)?,
+            ));
         }
     }
     meta.insert("history".to_string(), serde_json::to_string(history)?);
@@ -49,11 +63,14 @@ pub fn load(path: &Path, varmap: &VarMap, opt: &mut AdamW) -> anyhow::Result<Vec
     let st = safetensors::SafeTensors::deserialize(&bytes).with_context(what)?;
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).with_context(what)?;
     let meta = header.metadata().clone().unwrap_or_default();
-    let history: Vec<EpochRecord> = serde_json::from_str(meta.get("history").map_or("[]", |s| s))
-        .with_context(what)?;
+    let history: Vec<EpochRecord> =
+        serde_json::from_str(meta.get("history").map_or("[]", |s| s)).with_context(what)?;
     let mut moments: HashMap<String, (Vec<f32>, Vec<f32>)> = HashMap::new();
     {
-        let data = varmap.data().lock().map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
         for (name, var) in data.iter() {
             let view = st
                 .tensor(name)
@@ -69,7 +86,8 @@ pub fn load(path: &Path, varmap: &VarMap, opt: &mut AdamW) -> anyhow::Result<Vec
             var.set(&t)?;
             for (prefix, first) in [(MOMENT1, true), (MOMENT2, false)] {
                 if let Ok(view) = st.tensor(&format!("{prefix}{name}")) {
-                    let v = candle_core::safetensors::Load::load(&view, &Device::Cpu)?.to_vec1::<f32>()?;
+                    let v = candle_core::safetensors::Load::load(&view, &Device::Cpu)?
+                        .to_vec1::<f32>()?;
                     let slot = moments.entry(name.clone()).or_default();
                     if first { slot.0 = v } else { slot.1 = v }
                 }
@@ -77,8 +95,14 @@ pub fn load(path: &Path, varmap: &VarMap, opt: &mut AdamW) -> anyhow::Result<Vec
         }
     }
     if let AdamW::Fused(o) = opt {
-        let step: u64 = meta.get("optim.step").and_then(|s| s.parse().ok()).unwrap_or(0);
-        o.restore(step, moments.into_iter().map(|(n, (m, v))| (n, m, v)).collect())?;
+        let step: u64 = meta
+            .get("optim.step")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        o.restore(
+            step,
+            moments.into_iter().map(|(n, (m, v))| (n, m, v)).collect(),
+        )?;
     }
     Ok(history)
 }

@@ -8,7 +8,11 @@ use crate::loss::SoftLoss;
 use crate::models::OnnxInput;
 
 #[derive(Debug, Parser)]
-#[command(name = "distill", version, about = "Train or import a teacher, distill it into a tiny student, export it as int8.")]
+#[command(
+    name = "distill",
+    version,
+    about = "Train or import a teacher, distill it into a tiny student, export it as int8."
+)]
 pub struct Cli {
     /// TOML experiment file; flags below override its settings.
     #[arg(long, short)]

@@ -187,11 +187,25 @@ impl Config {
     /// Checks the settings that would otherwise fail deep inside training.
     pub fn validate(&self) -> anyhow::Result<()> {
         let k = &self.kd;
-        anyhow::ensure!((0.0..=1.0).contains(&k.alpha), "kd.alpha must be in [0, 1], got {}", k.alpha);
-        anyhow::ensure!(k.temperature > 0.0, "kd.temperature must be > 0, got {}", k.temperature);
-        for (what, t) in [("teacher", &self.teacher.train), ("student", &self.student.train)] {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&k.alpha),
+            "kd.alpha must be in [0, 1], got {}",
+            k.alpha
+        );
+        anyhow::ensure!(
+            k.temperature > 0.0,
+            "kd.temperature must be > 0, got {}",
+            k.temperature
+        );
+        for (what, t) in [
+            ("teacher", &self.teacher.train),
+            ("student", &self.student.train),
+        ] {
             anyhow::ensure!(t.batch_size > 0, "{what}.train.batch_size must be > 0");
-            anyhow::ensure!(t.lr > 0.0 && t.lr.is_finite(), "{what}.train.lr must be > 0");
+            anyhow::ensure!(
+                t.lr > 0.0 && t.lr.is_finite(),
+                "{what}.train.lr must be > 0"
+            );
         }
         anyhow::ensure!(
             (0.0..0.9).contains(&self.data.val_fraction),

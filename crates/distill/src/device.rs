@@ -7,7 +7,9 @@ pub fn choose(spec: &str) -> anyhow::Result<Device> {
         "cpu" => Device::Cpu,
         "auto" => auto(),
         s if s.starts_with("cuda") => {
-            let idx: usize = s.strip_prefix("cuda").and_then(|r| r.strip_prefix(':').or(Some(r)))
+            let idx: usize = s
+                .strip_prefix("cuda")
+                .and_then(|r| r.strip_prefix(':').or(Some(r)))
                 .filter(|r| !r.is_empty())
                 .map_or(Ok(0), |r| r.parse())
                 .map_err(|_| anyhow::anyhow!("--device {s}: expected cuda:N"))?;

@@ -12,6 +12,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// `dir/name.ext` → `dir/.name.ext.tmp`.
 pub fn tmp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map_or("out".into(), |n| n.to_string_lossy());
+    let name = path
+        .file_name()
+        .map_or("out".into(), |n| n.to_string_lossy());
     path.with_file_name(format!(".{name}.tmp"))
 }

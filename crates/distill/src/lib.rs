@@ -2,8 +2,10 @@
 //! tract), KD losses, training, checkpoints, reports. The CLI is `cargo run -p distill`.
 pub mod cache;
 pub mod checkpoint;
+pub mod cli;
 pub mod config;
 pub mod data;
+pub mod device;
 pub mod float_model;
 pub mod fsutil;
 pub mod loss;
@@ -17,5 +19,3 @@ pub mod report;
 pub mod run;
 pub mod teacher;
 pub mod train;
-pub mod cli;
-pub mod device;

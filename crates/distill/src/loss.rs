@@ -105,7 +105,10 @@ mod tests {
         let t = Tensor::new(&[[1.0f32, 0.0]], &dev).unwrap();
         let p1 = 1.0 / (1.0 + (-1.0f64).exp());
         let want = p1 * (p1 / 0.5).ln() + (1.0 - p1) * ((1.0 - p1) / 0.5).ln();
-        let got = kl_divergence(&s, &t, 1.0).unwrap().to_scalar::<f32>().unwrap();
+        let got = kl_divergence(&s, &t, 1.0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!((got as f64 - want).abs() < 1e-6, "{got} vs {want}");
     }
 
@@ -116,12 +119,29 @@ mod tests {
         let t = Tensor::new(&[[2.0f32, 0.0, -1.0]], &dev).unwrap();
         let y = Tensor::new(&[0u32], &dev).unwrap();
         let ce = cross_entropy(&s, &y).unwrap().to_scalar::<f32>().unwrap();
-        let labels_only = KdLoss { alpha: 1.0, ..KdLoss::default() };
-        let l = kd_loss(&s, &t, &y, &labels_only).unwrap().to_scalar::<f32>().unwrap();
+        let labels_only = KdLoss {
+            alpha: 1.0,
+            ..KdLoss::default()
+        };
+        let l = kd_loss(&s, &t, &y, &labels_only)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert_eq!(l, ce);
-        let soft = |t2| KdLoss { alpha: 0.0, temperature: 2.0, t_squared: t2, soft: SoftLoss::Kl };
-        let a = kd_loss(&s, &t, &y, &soft(true)).unwrap().to_scalar::<f32>().unwrap();
-        let b = kd_loss(&s, &t, &y, &soft(false)).unwrap().to_scalar::<f32>().unwrap();
+        let soft = |t2| KdLoss {
+            alpha: 0.0,
+            temperature: 2.0,
+            t_squared: t2,
+            soft: SoftLoss::Kl,
+        };
+        let a = kd_loss(&s, &t, &y, &soft(true))
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let b = kd_loss(&s, &t, &y, &soft(false))
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!((a - 4.0 * b).abs() < 1e-5);
         assert!(kl_divergence(&s, &y.to_dtype(candle_core::DType::F32).unwrap(), 1.0).is_err());
     }

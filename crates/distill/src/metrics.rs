@@ -23,7 +23,10 @@ pub struct Metrics {
 impl Metrics {
     /// Appends to `path` (a resumed run keeps the earlier lines).
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
         Ok(Metrics { file: Some(file) })
     }
 

@@ -113,7 +113,11 @@ impl FusedAdamW {
     }
 
     /// Restores what `state` returned; moments of unknown names or wrong length are errors.
-    pub fn restore(&mut self, step: u64, moments: Vec<(String, Vec<f32>, Vec<f32>)>) -> candle_core::Result<()> {
+    pub fn restore(
+        &mut self,
+        step: u64,
+        moments: Vec<(String, Vec<f32>, Vec<f32>)>,
+    ) -> candle_core::Result<()> {
         for (name, m, v) in moments {
             let Some(i) = self.names.iter().position(|n| *n == name) else {
                 candle_core::bail!("optimizer state for unknown parameter {name}")
@@ -213,7 +217,6 @@ impl InplaceOp1 for InPlace<'_> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,7 +229,11 @@ mod tests {
         let dev = Device::Cpu;
         let init = Tensor::new(&[[0.3f32, -1.2, 2.0], [0.0, 0.7, -0.4]], &dev).unwrap();
         let target = Tensor::new(&[[1.0f32, 0.0, -1.0], [0.5, 0.5, 0.5]], &dev).unwrap();
-        let cfg = AdamWConfig { lr: 0.05, weight_decay: 0.01, ..AdamWConfig::default() };
+        let cfg = AdamWConfig {
+            lr: 0.05,
+            weight_decay: 0.01,
+            ..AdamWConfig::default()
+        };
         let a = Var::from_tensor(&init).unwrap();
         let b = Var::from_tensor(&init).unwrap();
         let mut fused = FusedAdamW::new(vec![("w".into(), a.clone())], cfg);
@@ -239,9 +246,19 @@ mod tests {
         };
         let mut reference = candle_nn::AdamW::new(vec![b.clone()], params).unwrap();
         for _ in 0..25 {
-            let la = (a.as_tensor() - &target).unwrap().sqr().unwrap().sum_all().unwrap();
+            let la = (a.as_tensor() - &target)
+                .unwrap()
+                .sqr()
+                .unwrap()
+                .sum_all()
+                .unwrap();
             fused.step(&la.backward().unwrap()).unwrap();
-            let lb = (b.as_tensor() - &target).unwrap().sqr().unwrap().sum_all().unwrap();
+            let lb = (b.as_tensor() - &target)
+                .unwrap()
+                .sqr()
+                .unwrap()
+                .sum_all()
+                .unwrap();
             reference.step(&lb.backward().unwrap()).unwrap();
         }
         let x: Vec<f32> = a.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
@@ -256,10 +273,14 @@ mod tests {
     fn state_round_trips() {
         let v = Var::from_tensor(&Tensor::new(&[1.0f32, 2.0], &Device::Cpu).unwrap()).unwrap();
         let mut o = FusedAdamW::new(vec![("v".into(), v)], AdamWConfig::default());
-        o.restore(7, vec![("v".into(), vec![0.1, 0.2], vec![0.3, 0.4])]).unwrap();
+        o.restore(7, vec![("v".into(), vec![0.1, 0.2], vec![0.3, 0.4])])
+            .unwrap();
         let (step, m) = o.state();
         assert_eq!((step, m[0].1.clone()), (7, vec![0.1, 0.2]));
         assert!(o.restore(1, vec![("w".into(), vec![], vec![])]).is_err());
-        assert!(o.restore(1, vec![("v".into(), vec![1.0], vec![1.0])]).is_err());
+        assert!(
+            o.restore(1, vec![("v".into(), vec![1.0], vec![1.0])])
+                .is_err()
+        );
     }
 }

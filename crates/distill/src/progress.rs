@@ -21,11 +21,10 @@ impl EpochProgress {
 
     pub fn epoch(&self, stage: &str, epoch: usize, epochs: usize, steps: usize) -> EpochBar {
         let bar = self.multi.add(ProgressBar::new(steps as u64));
-        let style = ProgressStyle::with_template(
-            "{prefix:>22} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style =
+            ProgressStyle::with_template("{prefix:>22} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
         bar.set_style(style);
         bar.set_prefix(format!("{stage} {epoch}/{epochs}"));
         EpochBar {

@@ -17,7 +17,13 @@ pub struct ModelRow {
 }
 
 impl ModelRow {
-    pub fn new(name: &str, test_acc: f64, params: usize, widths: Option<&[usize]>, confusion: Vec<u32>) -> Self {
+    pub fn new(
+        name: &str,
+        test_acc: f64,
+        params: usize,
+        widths: Option<&[usize]>,
+        confusion: Vec<u32>,
+    ) -> Self {
         ModelRow {
             name: name.to_string(),
             test_acc,
@@ -40,6 +46,7 @@ pub struct Report<'a> {
     pub class_names: &'a [String],
     pub rows: &'a [ModelRow],
     pub curves: &'a [(String, Vec<EpochRecord>)],
+    pub export: Option<&'a export::ExportReport>,
 }
 
 impl Report<'_> {
@@ -57,22 +64,51 @@ impl Report<'_> {
             if c.kd.t_squared { "on" } else { "off" },
             c.kd.soft
         )?;
-        writeln!(md, "| model | test accuracy | parameters | int8 size (est.) |")?;
+        writeln!(
+            md,
+            "| model | test accuracy | parameters | int8 size (est.) |"
+        )?;
         writeln!(md, "|---|---:|---:|---:|")?;
         for r in self.rows {
-            let size = r.int8_bytes.map_or("—".to_string(), |b| format!("{:.1} KiB", b as f64 / 1024.0));
-            let params = if r.params == 0 { "—".to_string() } else { r.params.to_string() };
-            writeln!(md, "| {} | {:.2}% | {params} | {size} |", r.name, r.test_acc)?;
+            let size = r.int8_bytes.map_or("—".to_string(), |b| {
+                format!("{:.1} KiB", b as f64 / 1024.0)
+            });
+            let params = if r.params == 0 {
+                "—".to_string()
+            } else {
+                r.params.to_string()
+            };
+            writeln!(
+                md,
+                "| {} | {:.2}% | {params} | {size} |",
+                r.name, r.test_acc
+            )?;
         }
         let kd = self.rows.iter().find(|r| r.name == "KD student");
         let base = self.rows.iter().find(|r| r.name == "label-only student");
         if let (Some(k), Some(b)) = (kd, base) {
-            writeln!(md, "\nDistillation bought {:+.2} points over the same student trained on labels only.", k.test_acc - b.test_acc)?;
+            writeln!(
+                md,
+                "\nDistillation bought {:+.2} points over the same student trained on labels only.",
+                k.test_acc - b.test_acc
+            )?;
+        }
+        if let Some(e) = self.export {
+            writeln!(
+                md,
+                "\n## int8 export of the KD student\n\n```text\n{e}\n```"
+            )?;
         }
         let (mut loss, mut acc) = (Vec::new(), Vec::new());
         for (label, hist) in self.curves.iter().filter(|(_, h)| !h.is_empty()) {
-            loss.push(Curve { label: label.clone(), points: hist.iter().map(|r| (r.epoch as f64, r.loss)).collect() });
-            acc.push(Curve { label: label.clone(), points: hist.iter().map(|r| (r.epoch as f64, r.val_acc)).collect() });
+            loss.push(Curve {
+                label: label.clone(),
+                points: hist.iter().map(|r| (r.epoch as f64, r.loss)).collect(),
+            });
+            acc.push(Curve {
+                label: label.clone(),
+                points: hist.iter().map(|r| (r.epoch as f64, r.val_acc)).collect(),
+            });
         }
         if !loss.is_empty() {
             plots::training_curves(&dir.join("training.png"), "Training", &loss, &acc)?;
@@ -80,7 +116,12 @@ impl Report<'_> {
         }
         for (i, r) in self.rows.iter().enumerate() {
             let file = format!("confusion-{i}.png");
-            plots::confusion_matrix(&dir.join(&file), &format!("{} — test set", r.name), &r.confusion, self.class_names)?;
+            plots::confusion_matrix(
+                &dir.join(&file),
+                &format!("{} — test set", r.name),
+                &r.confusion,
+                self.class_names,
+            )?;
             writeln!(md, "\n![confusion matrix of the {}]({file})", r.name)?;
         }
         write_atomic(&dir.join("report.md"), md.as_bytes())?;

@@ -30,7 +30,9 @@ pub struct RunDir {
 
 impl RunDir {
     pub fn checkpoint(&self, stage: &str) -> PathBuf {
-        self.path.join("checkpoints").join(format!("{stage}.safetensors"))
+        self.path
+            .join("checkpoints")
+            .join(format!("{stage}.safetensors"))
     }
 }
 
@@ -63,7 +65,9 @@ pub fn load_data(cfg: &Config, explicit: bool, log: &EpochProgress) -> anyhow::R
 
 pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
     cfg.validate()?;
-    let run = RunDir { path: cfg.out_dir.join(&cfg.name) };
+    let run = RunDir {
+        path: cfg.out_dir.join(&cfg.name),
+    };
     std::fs::create_dir_all(run.path.join("checkpoints"))
         .with_context(|| format!("cannot create the run folder {}", run.path.display()))?;
     let config_toml = cfg.to_toml()?;
@@ -88,7 +92,13 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
     let teacher_acc = logits_accuracy(&t.test_logits, &p.test_y)?;
     progress.println(&format!("teacher: test accuracy {teacher_acc:.2}%"));
 
-    let mut rows = vec![ModelRow::new(&t.label, teacher_acc, t.params, None, confusion_of(&t.test_logits, &p)?)];
+    let mut rows = vec![ModelRow::new(
+        &t.label,
+        teacher_acc,
+        t.params,
+        None,
+        confusion_of(&t.test_logits, &p)?,
+    )];
     let mut curves: Vec<(String, Vec<EpochRecord>)> = vec![("teacher".into(), t.history)];
     let mut stages = vec![("kd-student", Some(cfg.kd))];
     if cfg.baseline {
@@ -98,7 +108,15 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         let varmap = VarMap::new();
         // Both students start from the same weights: only the loss differs.
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(2));
-        let model = Mlp::new(&varmap, p.features, &cfg.student.hidden, p.classes, 0.0, &mut rng, &p.device)?;
+        let model = Mlp::new(
+            &varmap,
+            p.features,
+            &cfg.student.hidden,
+            p.classes,
+            0.0,
+            &mut rng,
+            &p.device,
+        )?;
         let data = TrainData {
             x: &p.train_x,
             y: &p.train_y,
@@ -118,7 +136,14 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         let logits = predict_logits(&model, &p.test_x, 1000)?;
         let acc = logits_accuracy(&logits, &p.test_y)?;
         progress.println(&format!("{stage}: test accuracy {acc:.2}%"));
-        let file = format!("{}.safetensors", if kd.is_some() { "student" } else { "student-labels" });
+        let file = format!(
+            "{}.safetensors",
+            if kd.is_some() {
+                "student"
+            } else {
+                "student-labels"
+            }
+        );
         let meta = MlpMeta {
             input_shape: &p.shape,
             hidden: &cfg.student.hidden,
@@ -127,12 +152,34 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
             config_toml: &config_toml,
         };
         save_mlp(&run.path.join(&file), &varmap, &meta)?;
-        let name = if kd.is_some() { "KD student" } else { "label-only student" };
+        let name = if kd.is_some() {
+            "KD student"
+        } else {
+            "label-only student"
+        };
         let widths = layer_widths(p.features, &cfg.student.hidden, p.classes);
-        rows.push(ModelRow::new(name, acc, count_params(&varmap), Some(&widths), confusion_of(&logits, &p)?));
+        rows.push(ModelRow::new(
+            name,
+            acc,
+            count_params(&varmap),
+            Some(&widths),
+            confusion_of(&logits, &p)?,
+        ));
         curves.push((stage.to_string(), history));
     }
-    let report = Report { config: cfg, data_source: &source, class_names: &p.class_names, rows: &rows, curves: &curves };
+    let exported = if cfg.export.enabled {
+        Some(export_student(cfg, &p, &run, &progress)?)
+    } else {
+        None
+    };
+    let report = Report {
+        config: cfg,
+        data_source: &source,
+        class_names: &p.class_names,
+        rows: &rows,
+        curves: &curves,
+        export: exported.as_ref(),
+    };
     report.write(&run.path)?;
     progress.println(&format!("report: {}", run.path.join("report.md").display()));
     Ok(run.path)
@@ -153,4 +200,39 @@ pub fn logits_accuracy(logits: &Tensor, y: &Tensor) -> anyhow::Result<f64> {
 fn confusion_of(logits: &Tensor, p: &Prepared) -> anyhow::Result<Vec<u32>> {
     let pred = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
     Ok(confusion(&pred, &p.test.y, p.classes))
+}
+
+/// Quantizes the KD student through `export`, calibrating on training samples and evaluating
+/// on the test set; writes the int8 artifact, its ONNX twin and the firmware test vectors.
+fn export_student(
+    cfg: &Config,
+    p: &Prepared,
+    run: &RunDir,
+    log: &EpochProgress,
+) -> anyhow::Result<export::ExportReport> {
+    let model = export::FloatModel::load(&run.path.join("student.safetensors"))?;
+    let f = p.features;
+    let n_cal = cfg.export.calib_samples.min(p.train.len());
+    let calib = export::Dataset::new(p.train.x[..n_cal * f].to_vec(), f, None)?;
+    let eval = export::Dataset::new(p.test.x.clone(), f, Some(p.test.y.clone()))?;
+    // Saved so that `export` can be rerun on its own from the run folder.
+    crate::fsutil::write_atomic(
+        &run.path.join("calib.safetensors"),
+        &calib.to_safetensors_bytes()?,
+    )?;
+    let board = cfg.export.board.as_deref().map(str::parse).transpose()?;
+    let opts = export::ExportOptions {
+        out_dir: run.path.clone(),
+        stem: "student".into(),
+        calib_samples: n_cal,
+        board,
+        vectors: cfg.export.vectors,
+        ..export::ExportOptions::default()
+    };
+    log.println(
+        "export: calibrating, quantizing and checking the int8 student (runtime-nostd and tract)",
+    );
+    let report = export::run(&model, &calib, &eval, &opts)?;
+    log.println(&format!("{report}"));
+    Ok(report)
 }

@@ -24,21 +24,48 @@ pub struct TeacherResult {
     pub label: String,
 }
 
-fn build(cfg: &Config, p: &Prepared, varmap: &VarMap, dev: &Device) -> anyhow::Result<Box<dyn Classifier>> {
+fn build(
+    cfg: &Config,
+    p: &Prepared,
+    varmap: &VarMap,
+    dev: &Device,
+) -> anyhow::Result<Box<dyn Classifier>> {
     let t = &cfg.teacher;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(1));
     Ok(match t.kind {
         TeacherKind::Cnn => {
             let s = &p.shape;
-            anyhow::ensure!(s.len() == 3, "the CNN teacher needs image samples [channels, height, width]; this dataset's samples have shape {s:?} (use --teacher mlp)");
-            Box::new(Cnn::new(varmap, [s[0], s[1], s[2]], &t.channels, t.dense, p.classes, t.dropout, &mut rng, dev)?)
+            anyhow::ensure!(
+                s.len() == 3,
+                "the CNN teacher needs image samples [channels, height, width]; this dataset's samples have shape {s:?} (use --teacher mlp)"
+            );
+            Box::new(Cnn::new(
+                varmap,
+                [s[0], s[1], s[2]],
+                &t.channels,
+                t.dense,
+                p.classes,
+                t.dropout,
+                &mut rng,
+                dev,
+            )?)
         }
-        TeacherKind::Mlp => Box::new(Mlp::new(varmap, p.features, &t.hidden, p.classes, t.dropout, &mut rng, dev)?),
+        TeacherKind::Mlp => Box::new(Mlp::new(
+            varmap, p.features, &t.hidden, p.classes, t.dropout, &mut rng, dev,
+        )?),
         TeacherKind::Onnx => anyhow::bail!("an ONNX teacher is not built by candle"),
     })
 }
 
-pub fn get(cfg: &Config, p: &Prepared, cache: &Cache, run: &crate::run::RunDir, progress: &EpochProgress, metrics: &mut Metrics, resume: bool) -> anyhow::Result<TeacherResult> {
+pub fn get(
+    cfg: &Config,
+    p: &Prepared,
+    cache: &Cache,
+    run: &crate::run::RunDir,
+    progress: &EpochProgress,
+    metrics: &mut Metrics,
+    resume: bool,
+) -> anyhow::Result<TeacherResult> {
     if cfg.teacher.kind == TeacherKind::Onnx {
         return onnx(cfg, p, cache, progress);
     }
@@ -60,10 +87,22 @@ pub fn get(cfg: &Config, p: &Prepared, cache: &Cache, run: &crate::run::RunDir, 
     .to_string();
     if path.exists() {
         crate::float_model::load_into(&path, &mut varmap)?;
-        progress.println(&format!("teacher: reusing the cached {label} {}", path.display()));
+        progress.println(&format!(
+            "teacher: reusing the cached {label} {}",
+            path.display()
+        ));
     } else {
-        progress.println(&format!("teacher: training a {label} with {params} parameters on {:?}", dev));
-        let data = TrainData { x: &p.train_x, y: &p.train_y, teacher: None, val_x: &p.val_x, val_y: &p.val_y };
+        progress.println(&format!(
+            "teacher: training a {label} with {params} parameters on {:?}",
+            dev
+        ));
+        let data = TrainData {
+            x: &p.train_x,
+            y: &p.train_y,
+            teacher: None,
+            val_x: &p.val_x,
+            val_y: &p.val_y,
+        };
         let job = Job {
             stage: "teacher",
             cfg: cfg.teacher.train,
@@ -75,9 +114,21 @@ pub fn get(cfg: &Config, p: &Prepared, cache: &Cache, run: &crate::run::RunDir, 
         history = train(model.as_ref(), &varmap, &data, &job, metrics, progress)?;
         save_varmap(&path, &varmap, Vec::new(), Default::default())?;
     }
-    let train_logits = logits_cached(cache, &key, p, || predict_logits(model.as_ref(), &p.train_x, 1000).map_err(Into::into), progress)?;
+    let train_logits = logits_cached(
+        cache,
+        &key,
+        p,
+        || predict_logits(model.as_ref(), &p.train_x, 1000).map_err(Into::into),
+        progress,
+    )?;
     let test_logits = predict_logits(model.as_ref(), &p.test_x, 1000)?;
-    Ok(TeacherResult { train_logits, test_logits, params, history, label })
+    Ok(TeacherResult {
+        train_logits,
+        test_logits,
+        params,
+        history,
+        label,
+    })
 }
 
 fn logits_cached(
@@ -99,14 +150,26 @@ fn logits_cached(
     Ok(t)
 }
 
-fn onnx(cfg: &Config, p: &Prepared, cache: &Cache, progress: &EpochProgress) -> anyhow::Result<TeacherResult> {
+fn onnx(
+    cfg: &Config,
+    p: &Prepared,
+    cache: &Cache,
+    progress: &EpochProgress,
+) -> anyhow::Result<TeacherResult> {
     let path = &cfg.teacher.onnx;
-    anyhow::ensure!(!path.as_os_str().is_empty(), "teacher.kind = onnx needs teacher.onnx = PATH (or --onnx-teacher PATH)");
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the ONNX teacher", path.display()))?;
+    anyhow::ensure!(
+        !path.as_os_str().is_empty(),
+        "teacher.kind = onnx needs teacher.onnx = PATH (or --onnx-teacher PATH)"
+    );
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("{}: cannot read the ONNX teacher", path.display()))?;
     let input_tag = format!("{:?}", cfg.teacher.onnx_input);
     let key = hash_parts(&[&bytes, input_tag.as_bytes()]);
     let teacher = OnnxTeacher::load(path, &p.shape, p.classes)?;
-    progress.println(&format!("teacher: ONNX model {} through tract", path.display()));
+    progress.println(&format!(
+        "teacher: ONNX model {} through tract",
+        path.display()
+    ));
     let prepare = |raw: &[f32]| -> Vec<f32> {
         match cfg.teacher.onnx_input {
             OnnxInput::Raw => raw.to_vec(),
@@ -121,5 +184,11 @@ fn onnx(cfg: &Config, p: &Prepared, cache: &Cache, progress: &EpochProgress) -> 
     };
     let train_logits = logits_cached(cache, &key, p, || run(&p.train.x), progress)?;
     let test_logits = run(&p.test.x)?;
-    Ok(TeacherResult { train_logits, test_logits, params: 0, history: Vec::new(), label: format!("ONNX teacher ({})", path.display()) })
+    Ok(TeacherResult {
+        train_logits,
+        test_logits,
+        params: 0,
+        history: Vec::new(),
+        label: format!("ONNX teacher ({})", path.display()),
+    })
 }

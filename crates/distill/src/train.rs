@@ -80,7 +80,9 @@ pub fn train(
             let idx = Tensor::from_slice(chunk, chunk.len(), data.x.device())?;
             let x = data.x.index_select(&idx, 0)?;
             let y = data.y.index_select(&idx, 0)?;
-            let logits = model.forward(&x, &mut Mode::Train(&mut rng))?.to_dtype(DType::F32)?;
+            let logits = model
+                .forward(&x, &mut Mode::Train(&mut rng))?
+                .to_dtype(DType::F32)?;
             let loss = match (job.kd, data.teacher) {
                 (Some(kd), Some(t)) => kd_loss(&logits, &t.index_select(&idx, 0)?, &y, &kd)?,
                 _ => cross_entropy(&logits, &y)?,
@@ -132,7 +134,11 @@ fn lr_at(cfg: &TrainConfig, epoch: usize) -> f64 {
 
 pub fn count_correct(logits: &Tensor, y: &Tensor) -> candle_core::Result<usize> {
     let pred = logits.argmax(D::Minus1)?;
-    pred.eq(y)?.to_dtype(DType::U32)?.sum_all()?.to_scalar::<u32>().map(|c| c as usize)
+    pred.eq(y)?
+        .to_dtype(DType::U32)?
+        .sum_all()?
+        .to_scalar::<u32>()
+        .map(|c| c as usize)
 }
 
 /// Top-1 accuracy in percent.

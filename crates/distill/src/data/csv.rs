@@ -41,20 +41,29 @@ pub fn load_csv(path: &Path, label_column: &str) -> Result<Dataset, DataError> {
             let v: f32 = field.parse().map_err(|_| {
                 DataError::format(
                     path,
-                    format!("line {line}, column '{}': '{field}' is not a number", &headers[col]),
+                    format!(
+                        "line {line}, column '{}': '{field}' is not a number",
+                        &headers[col]
+                    ),
                 )
             })?;
             if !v.is_finite() {
                 return Err(DataError::format(
                     path,
-                    format!("line {line}, column '{}': value {v} is not finite", &headers[col]),
+                    format!(
+                        "line {line}, column '{}': value {v} is not finite",
+                        &headers[col]
+                    ),
                 ));
             }
             x.push(v);
         }
     }
     if y.is_empty() {
-        return Err(DataError::format(path, "the table has a header but no rows"));
+        return Err(DataError::format(
+            path,
+            "the table has a header but no rows",
+        ));
     }
     let num_classes = y.iter().max().map_or(0, |m| m + 1) as usize;
     Ok(Dataset {
@@ -99,8 +108,18 @@ mod tests {
         let e = load_csv(&p, "label").unwrap_err().to_string();
         assert!(e.contains("malformed"), "{e}");
         let (_d, p) = write("a,b\n1,0\n");
-        assert!(load_csv(&p, "label").unwrap_err().to_string().contains("no label column"));
+        assert!(
+            load_csv(&p, "label")
+                .unwrap_err()
+                .to_string()
+                .contains("no label column")
+        );
         let (_d, p) = write("a,label\nNaN,0\n");
-        assert!(load_csv(&p, "label").unwrap_err().to_string().contains("not finite"));
+        assert!(
+            load_csv(&p, "label")
+                .unwrap_err()
+                .to_string()
+                .contains("not finite")
+        );
     }
 }

@@ -32,7 +32,9 @@ pub fn read_idx(path: &Path) -> Result<IdxArray, DataError> {
 }
 
 fn parse_idx(bytes: &[u8]) -> Result<IdxArray, String> {
-    let header = bytes.get(..4).ok_or("file shorter than the 4-byte IDX magic")?;
+    let header = bytes
+        .get(..4)
+        .ok_or("file shorter than the 4-byte IDX magic")?;
     if header[0] != 0 || header[1] != 0 {
         return Err("not an IDX file (magic must start with two zero bytes)".into());
     }
@@ -48,7 +50,9 @@ fn parse_idx(bytes: &[u8]) -> Result<IdxArray, String> {
         return Err("IDX array with zero dimensions".into());
     }
     let dims_end = 4 + 4 * ndim;
-    let dim_bytes = bytes.get(4..dims_end).ok_or("truncated in the dimension list")?;
+    let dim_bytes = bytes
+        .get(4..dims_end)
+        .ok_or("truncated in the dimension list")?;
     let dims: Vec<usize> = dim_bytes
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
@@ -63,7 +67,11 @@ fn parse_idx(bytes: &[u8]) -> Result<IdxArray, String> {
         return Err(format!(
             "dimensions {dims:?} need {expected} data bytes but the file holds {} ({})",
             data.len(),
-            if data.len() < expected { "truncated" } else { "trailing bytes" }
+            if data.len() < expected {
+                "truncated"
+            } else {
+                "trailing bytes"
+            }
         ));
     }
     let values = match elem {
@@ -96,14 +104,21 @@ pub fn load_idx_pair(images: &Path, labels: &Path) -> Result<Dataset, DataError>
     if lab.dims.len() != 1 {
         return Err(DataError::format(
             labels,
-            format!("labels must be one-dimensional, found dimensions {:?}", lab.dims),
+            format!(
+                "labels must be one-dimensional, found dimensions {:?}",
+                lab.dims
+            ),
         ));
     }
     let n = img.dims[0];
     if lab.dims[0] != n {
         return Err(DataError::format(
             labels,
-            format!("{} labels for {n} images in {}", lab.dims[0], images.display()),
+            format!(
+                "{} labels for {n} images in {}",
+                lab.dims[0],
+                images.display()
+            ),
         ));
     }
     if n == 0 {

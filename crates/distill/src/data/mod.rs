@@ -104,14 +104,18 @@ pub const FASHION_MNIST_CLASSES: [&str; 10] = [
 /// Loads a data directory: IDX files (`train-images-idx3-ubyte[.gz]` and friends) or
 /// `train.csv` + `test.csv`. Optional `classes.txt` gives one class name per line.
 pub fn load_dir(dir: &Path, label_column: &str) -> Result<DataBundle, DataError> {
-    let (train, test) = if let Some(pair) = idx_pair(dir, "train")? {
+    let (train, test, test_labels) = if let Some(pair) = idx_pair(dir, "train")? {
         let test = idx_pair(dir, "t10k")?
             .or(idx_pair(dir, "test")?)
             .ok_or_else(|| DataError::NotFound {
                 dir: dir.to_path_buf(),
                 hint: "found train IDX files but no t10k-/test- images and labels".into(),
             })?;
-        (load_idx_pair(&pair.0, &pair.1)?, load_idx_pair(&test.0, &test.1)?)
+        (
+            load_idx_pair(&pair.0, &pair.1)?,
+            load_idx_pair(&test.0, &test.1)?,
+            test.1,
+        )
     } else if dir.join("train.csv").exists() {
         let test_path = dir.join("test.csv");
         if !test_path.exists() {
@@ -123,6 +127,7 @@ pub fn load_dir(dir: &Path, label_column: &str) -> Result<DataBundle, DataError>
         (
             load_csv(&dir.join("train.csv"), label_column)?,
             load_csv(&test_path, label_column)?,
+            test_path,
         )
     } else {
         return Err(DataError::NotFound {
@@ -141,7 +146,20 @@ pub fn load_dir(dir: &Path, label_column: &str) -> Result<DataBundle, DataError>
             ),
         ));
     }
-    let num_classes = train.num_classes.max(test.num_classes);
+    let num_classes = train.num_classes;
+    if let Some((i, &bad)) = test
+        .y
+        .iter()
+        .enumerate()
+        .find(|(_, l)| **l as usize >= num_classes)
+    {
+        return Err(DataError::format(
+            &test_labels,
+            format!(
+                "label {bad} at index {i} is out of range: the training labels are 0..{num_classes}"
+            ),
+        ));
+    }
     let class_names = class_names(dir, num_classes)?;
     let mut train = train;
     let mut test = test;
@@ -168,8 +186,14 @@ fn idx_pair(dir: &Path, prefix: &str) -> Result<Option<(PathBuf, PathBuf)>, Data
     ) {
         (Some(i), Some(l)) => Ok(Some((i, l))),
         (None, None) => Ok(None),
-        (Some(i), None) => Err(DataError::format(&i, "found images but no matching labels file")),
-        (None, Some(l)) => Err(DataError::format(&l, "found labels but no matching images file")),
+        (Some(i), None) => Err(DataError::format(
+            &i,
+            "found images but no matching labels file",
+        )),
+        (None, Some(l)) => Err(DataError::format(
+            &l,
+            "found labels but no matching images file",
+        )),
     }
 }
 
@@ -184,13 +208,19 @@ fn class_names(dir: &Path, n: usize) -> Result<Vec<String>, DataError> {
         if names.len() != n {
             return Err(DataError::format(
                 &path,
-                format!("lists {} class names but the labels have {n} classes", names.len()),
+                format!(
+                    "lists {} class names but the labels have {n} classes",
+                    names.len()
+                ),
             ));
         }
         return Ok(names);
     }
     if n == FASHION_MNIST_CLASSES.len() && dir.to_string_lossy().contains("fashion") {
-        return Ok(FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect());
+        return Ok(FASHION_MNIST_CLASSES
+            .iter()
+            .map(|s| s.to_string())
+            .collect());
     }
     Ok((0..n).map(|i| format!("class {i}")).collect())
 }

@@ -32,7 +32,14 @@ impl Cnn {
         let mut convs = Vec::new();
         for (k, &out) in channels.iter().enumerate() {
             let fan_in = c * 9;
-            let weight = param(varmap, &format!("conv.{k}.weight"), &[out, c, 3, 3], fan_in, rng, dev)?;
+            let weight = param(
+                varmap,
+                &format!("conv.{k}.weight"),
+                &[out, c, 3, 3],
+                fan_in,
+                rng,
+                dev,
+            )?;
             let bias = param(varmap, &format!("conv.{k}.bias"), &[out], fan_in, rng, dev)?;
             convs.push((weight, bias));
             (c, h, w) = (out, h / 2, w / 2);

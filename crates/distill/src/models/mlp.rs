@@ -30,8 +30,22 @@ impl Mlp {
         for (k, w) in widths.windows(2).enumerate() {
             let (fan_in, fan_out) = (w[0], w[1]);
             let name = |t: LayerTensor| format!("{LAYER_PREFIX}{k}.{}", t.suffix());
-            let weight = param(varmap, &name(LayerTensor::Weight), &[fan_out, fan_in], fan_in, rng, dev)?;
-            let bias = param(varmap, &name(LayerTensor::Bias), &[fan_out], fan_in, rng, dev)?;
+            let weight = param(
+                varmap,
+                &name(LayerTensor::Weight),
+                &[fan_out, fan_in],
+                fan_in,
+                rng,
+                dev,
+            )?;
+            let bias = param(
+                varmap,
+                &name(LayerTensor::Bias),
+                &[fan_out],
+                fan_in,
+                rng,
+                dev,
+            )?;
             layers.push(Linear::new(weight, Some(bias)));
         }
         Ok(Mlp { layers, dropout })

@@ -2,9 +2,9 @@
 //! gives the same network twice (candle's CPU RNG cannot be seeded).
 mod cnn;
 mod im2col;
-mod relu_pool;
 mod mlp;
 mod onnx;
+mod relu_pool;
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::VarMap;
@@ -86,7 +86,11 @@ pub fn predict_logits(model: &dyn Classifier, x: &Tensor, batch: usize) -> Resul
     while start < n {
         let len = batch.min(n - start);
         // Detached per chunk, so each chunk's activations are freed before the next one.
-        out.push(model.forward(&x.narrow(0, start, len)?, &mut Mode::Eval)?.detach());
+        out.push(
+            model
+                .forward(&x.narrow(0, start, len)?, &mut Mode::Eval)?
+                .detach(),
+        );
         start += len;
     }
     Tensor::cat(&out, 0)?.to_dtype(DType::F32)

@@ -20,7 +20,9 @@ pub enum OnnxInput {
 pub enum OnnxTeacherError {
     #[error("{path}: cannot load the ONNX teacher: {message}")]
     Load { path: PathBuf, message: String },
-    #[error("{path}: the model takes input {model:?} ({model_features} values per sample) but the dataset's samples have shape {data:?} ({data_features} values)")]
+    #[error(
+        "{path}: the model takes input {model:?} ({model_features} values per sample) but the dataset's samples have shape {data:?} ({data_features} values)"
+    )]
     InputShape {
         path: PathBuf,
         model: Vec<String>,
@@ -28,7 +30,9 @@ pub enum OnnxTeacherError {
         data: Vec<usize>,
         data_features: usize,
     },
-    #[error("{path}: the model outputs {got:?} per batch but the dataset has {classes} classes (expected [batch, {classes}])")]
+    #[error(
+        "{path}: the model outputs {got:?} per batch but the dataset has {classes} classes (expected [batch, {classes}])"
+    )]
     OutputShape {
         path: PathBuf,
         got: Vec<usize>,
@@ -50,7 +54,11 @@ pub struct OnnxTeacher {
 
 impl OnnxTeacher {
     /// Loads `path` for samples of `data_shape` and `classes` outputs, checking both.
-    pub fn load(path: &Path, data_shape: &[usize], classes: usize) -> Result<Self, OnnxTeacherError> {
+    pub fn load(
+        path: &Path,
+        data_shape: &[usize],
+        classes: usize,
+    ) -> Result<Self, OnnxTeacherError> {
         let load_err = |e: TractError| OnnxTeacherError::Load {
             path: path.to_path_buf(),
             message: format!("{e:#}"),
@@ -60,7 +68,11 @@ impl OnnxTeacher {
         let dims: Vec<Option<usize>> = fact
             .shape
             .dims()
-            .map(|d| d.concretize().and_then(|t| t.as_i64()).and_then(|v| usize::try_from(v).ok()))
+            .map(|d| {
+                d.concretize()
+                    .and_then(|t| t.as_i64())
+                    .and_then(|v| usize::try_from(v).ok())
+            })
             .collect();
         let shown: Vec<String> = dims
             .iter()

@@ -24,7 +24,11 @@ fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
 }
 
 /// For output (n, c, oy, ox): the input index of its window's winner, or None when ≤ 0.
-fn winners(x: &[f32], (b, h, w, c): (usize, usize, usize, usize), mut f: impl FnMut(usize, Option<usize>)) {
+fn winners(
+    x: &[f32],
+    (b, h, w, c): (usize, usize, usize, usize),
+    mut f: impl FnMut(usize, Option<usize>),
+) {
     let (oh, ow) = (h / 2, w / 2);
     for n in 0..b {
         for oy in 0..oh {
@@ -61,7 +65,11 @@ impl CustomOp1 for ReluPool {
     }
 
     fn bwd(&self, arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(arg.apply_op3_no_bwd(res, &grad.contiguous()?, &ReluPoolGrad)?))
+        Ok(Some(arg.apply_op3_no_bwd(
+            res,
+            &grad.contiguous()?,
+            &ReluPoolGrad,
+        )?))
     }
 }
 
@@ -109,15 +117,44 @@ mod tests {
     fn matches_candle_relu_maxpool_forward_and_backward() {
         let dev = Device::Cpu;
         let x = Var::randn(0f32, 1.0, (2, 6, 4, 3), &dev).unwrap();
-        let ours = x.as_tensor().contiguous().unwrap().apply_op1(ReluPool).unwrap();
-        let theirs = x.as_tensor().permute((0, 3, 1, 2)).unwrap().relu().unwrap().max_pool2d(2).unwrap();
+        let ours = x
+            .as_tensor()
+            .contiguous()
+            .unwrap()
+            .apply_op1(ReluPool)
+            .unwrap();
+        let theirs = x
+            .as_tensor()
+            .permute((0, 3, 1, 2))
+            .unwrap()
+            .relu()
+            .unwrap()
+            .max_pool2d(2)
+            .unwrap();
         let diff = |a: &Tensor, b: &Tensor| {
-            (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+            (a - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
         };
         assert_eq!(diff(&ours, &theirs), 0.0);
         let probe = Tensor::randn(0f32, 1.0, theirs.shape(), &dev).unwrap();
-        let g1 = (ours * &probe).unwrap().sum_all().unwrap().backward().unwrap();
-        let g2 = (theirs * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+        let g1 = (ours * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let g2 = (theirs * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
         assert!(diff(g1.get(&x).unwrap(), g2.get(&x).unwrap()) < 1e-6);
     }
 }

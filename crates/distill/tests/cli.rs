@@ -1,0 +1,146 @@
+//! The distill binary end to end on the committed subset: outputs, determinism, resume, and
+//! clear errors for bad input.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn subset() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/fashion-mnist-subset")
+}
+
+/// A quick run: MLP teacher, 600 training images, one epoch each, no export unless asked.
+fn distill(out: &Path, extra: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_distill"));
+    cmd.args(["--no-progress", "--teacher", "mlp", "--teacher-epochs", "1"])
+        .args([
+            "--student-epochs",
+            "2",
+            "--student-hidden",
+            "16",
+            "--train-limit",
+            "600",
+        ])
+        .arg("--out")
+        .arg(out)
+        .arg("--cache")
+        .arg(out.join("cache"))
+        .arg("--data")
+        .arg(subset())
+        .args(extra);
+    cmd.output().expect("the distill binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_run_writes_everything_and_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = distill(dir.path(), &["--name", "a", "--no-export"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = dir.path().join("a");
+    for f in [
+        "config.toml",
+        "metrics.jsonl",
+        "student.safetensors",
+        "student-labels.safetensors",
+        "report.md",
+        "training.png",
+    ] {
+        assert!(run.join(f).exists(), "missing {f}");
+    }
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(
+        report.contains("| KD student |") && report.contains("| label-only student |"),
+        "{report}"
+    );
+    // Teacher 1 epoch + two students × 2 epochs.
+    let lines = std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(lines, 5);
+
+    // Same seed, same numbers: a second run (reusing the cached teacher) gives the same student.
+    let o = distill(dir.path(), &["--name", "b", "--no-export"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("reusing the cached"), "{}", stderr(&o));
+    let a = std::fs::read(run.join("student.safetensors")).unwrap();
+    let b = std::fs::read(dir.path().join("b/student.safetensors")).unwrap();
+    assert!(a == b, "same seed gave different students");
+
+    // --resume on a finished run trains nothing more and reproduces the same files.
+    let o = distill(dir.path(), &["--name", "a", "--no-export", "--resume"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("resumed from"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(run.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        5
+    );
+    assert!(std::fs::read(run.join("student.safetensors")).unwrap() == a);
+}
+
+#[test]
+fn bad_data_names_the_file_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for f in std::fs::read_dir(subset()).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, data.join(f.file_name().unwrap())).unwrap();
+    }
+    // Truncate the training images.
+    let images = data.join("train-images-idx3-ubyte.gz");
+    let bytes = std::fs::read(&images).unwrap();
+    std::fs::write(&images, &bytes[..bytes.len() / 2]).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_distill"));
+    let o = cmd
+        .args(["--no-progress", "--out"])
+        .arg(dir.path())
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("train-images-idx3-ubyte.gz") && e.contains("gzip"),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
+
+    let o = Command::new(env!("CARGO_BIN_EXE_distill"))
+        .args(["--no-progress", "--data", "/nonexistent/dir"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("/nonexistent/dir"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_label_out_of_range_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("csv");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(
+        data.join("train.csv"),
+        "a,b,label\n0,1,0\n1,0,1\n1,1,1\n0,0,0\n",
+    )
+    .unwrap();
+    std::fs::write(data.join("test.csv"), "a,b,label\n0,1,0\n1,0,7\n").unwrap();
+    std::fs::write(data.join("classes.txt"), "zero\none\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_distill"))
+        .args(["--no-progress", "--teacher", "mlp", "--no-export", "--out"])
+        .arg(dir.path())
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("test.csv") && e.contains("label 7"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+}
