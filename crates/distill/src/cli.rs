@@ -53,6 +53,12 @@ pub struct Cli {
     pub student_hidden: Option<Vec<usize>>,
     #[arg(long)]
     pub student_epochs: Option<usize>,
+    /// Train the students with this many seeds and report mean ± std.
+    #[arg(long)]
+    pub student_seeds: Option<usize>,
+    /// Print the resolved experiment config (TOML) and exit.
+    #[arg(long)]
+    pub print_config: bool,
     /// Weight of the label cross-entropy in the KD loss (1 = labels only).
     #[arg(long)]
     pub alpha: Option<f64>,
@@ -111,6 +117,7 @@ impl Cli {
         set!(self.teacher_epochs, c.teacher.train.epochs);
         set!(self.student_hidden, c.student.hidden);
         set!(self.student_epochs, c.student.train.epochs);
+        set!(self.student_seeds, c.student.seeds);
         set!(self.alpha, c.kd.alpha);
         set!(self.temperature, c.kd.temperature);
         set!(self.soft_loss, c.kd.soft);

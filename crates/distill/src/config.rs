@@ -114,6 +114,8 @@ impl Default for TeacherConfig {
 pub struct StudentConfig {
     pub hidden: Vec<usize>,
     pub train: TrainConfig,
+    /// Train the KD and label-only students with this many seeds and report mean ± std.
+    pub seeds: usize,
 }
 
 impl Default for StudentConfig {
@@ -124,6 +126,7 @@ impl Default for StudentConfig {
                 epochs: 20,
                 ..TrainConfig::default()
             },
+            seeds: 1,
         }
     }
 }

@@ -17,5 +17,6 @@ pub mod prepared;
 pub mod progress;
 pub mod report;
 pub mod run;
+pub mod students;
 pub mod teacher;
 pub mod train;

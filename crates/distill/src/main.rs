@@ -16,6 +16,10 @@ fn main() -> std::process::ExitCode {
 
 fn main_inner(cli: &Cli) -> anyhow::Result<()> {
     let cfg = cli.resolve()?;
+    if cli.print_config {
+        print!("{}", cfg.to_toml()?);
+        return Ok(());
+    }
     let device = distill::device::choose(&cli.device)?;
     let opts = RunOptions {
         resume: cli.resume,

@@ -74,6 +74,9 @@ impl AdamW {
     }
 }
 
+/// `(parameter name, first moment, second moment)` per variable.
+pub type Moments = Vec<(String, Vec<f32>, Vec<f32>)>;
+
 pub struct FusedAdamW {
     names: Vec<String>,
     vars: Vec<Var>,
@@ -99,7 +102,7 @@ impl FusedAdamW {
     }
 
     /// Step count and `(name, first moment, second moment)` per variable, for checkpoints.
-    pub fn state(&self) -> (u64, Vec<(String, Vec<f32>, Vec<f32>)>) {
+    pub fn state(&self) -> (u64, Moments) {
         let moments = self
             .names
             .iter()
@@ -113,11 +116,7 @@ impl FusedAdamW {
     }
 
     /// Restores what `state` returned; moments of unknown names or wrong length are errors.
-    pub fn restore(
-        &mut self,
-        step: u64,
-        moments: Vec<(String, Vec<f32>, Vec<f32>)>,
-    ) -> candle_core::Result<()> {
+    pub fn restore(&mut self, step: u64, moments: Moments) -> candle_core::Result<()> {
         for (name, m, v) in moments {
             let Some(i) = self.names.iter().position(|n| *n == name) else {
                 candle_core::bail!("optimizer state for unknown parameter {name}")

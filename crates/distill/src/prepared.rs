@@ -32,7 +32,7 @@ impl Prepared {
             full = full.take(cfg.data.train_limit);
         }
         let (train, val) = split_train_val(&full, cfg.data.val_fraction, cfg.seed);
-        anyhow::ensure!(train.len() > 0, "the training split is empty");
+        anyhow::ensure!(!train.is_empty(), "the training split is empty");
         let norm = Normalization::fit(&train, cfg.data.per_feature_norm);
         let f = train.features();
         let to_x = |d: &Dataset| Tensor::from_vec(norm.apply(&d.x, f), (d.len(), f), &device);

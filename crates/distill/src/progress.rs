@@ -29,6 +29,7 @@ impl EpochProgress {
         bar.set_prefix(format!("{stage} {epoch}/{epochs}"));
         EpochBar {
             bar,
+            multi: self.multi.clone(),
             plain: self.plain,
         }
     }
@@ -45,13 +46,14 @@ impl EpochProgress {
 
 pub struct EpochBar {
     bar: ProgressBar,
+    multi: MultiProgress,
     plain: bool,
 }
 
 impl EpochBar {
     pub fn step(&self, mean_loss: f64) {
         self.bar.inc(1);
-        if self.bar.position() % 10 == 0 {
+        if self.bar.position().is_multiple_of(10) {
             self.bar.set_message(format!("loss {mean_loss:.4}"));
         }
     }
@@ -65,7 +67,8 @@ impl EpochBar {
             eprintln!("{line}");
         } else {
             self.bar.finish_and_clear();
-            let _ = self.bar.println(line);
+            self.multi.remove(&self.bar);
+            let _ = self.multi.println(line);
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::fsutil::write_atomic;
 use crate::metrics::EpochRecord;
 use crate::plots::{self, Curve};
+use crate::students::mean_std;
 
 pub struct ModelRow {
     pub name: String,
@@ -47,6 +48,14 @@ pub struct Report<'a> {
     pub rows: &'a [ModelRow],
     pub curves: &'a [(String, Vec<EpochRecord>)],
     pub export: Option<&'a export::ExportReport>,
+    pub seeds: &'a SeedSummary,
+}
+
+/// Test accuracies of the students over seeds (index 0 is the run's main student).
+#[derive(Debug, Default)]
+pub struct SeedSummary {
+    pub kd: Vec<f64>,
+    pub labels: Vec<f64>,
 }
 
 impl Report<'_> {
@@ -92,6 +101,34 @@ impl Report<'_> {
                 "\nDistillation bought {:+.2} points over the same student trained on labels only.",
                 k.test_acc - b.test_acc
             )?;
+        }
+        if self.seeds.kd.len() > 1 {
+            let (km, ks) = mean_std(&self.seeds.kd);
+            writeln!(
+                md,
+                "\n## Over {} student seeds (same teacher, same epochs)\n",
+                self.seeds.kd.len()
+            )?;
+            writeln!(
+                md,
+                "| student | mean | std | per seed |\n|---|---:|---:|---|"
+            )?;
+            let list = |v: &[f64]| {
+                v.iter()
+                    .map(|a| format!("{a:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            writeln!(md, "| KD | {km:.2}% | {ks:.2} | {} |", list(&self.seeds.kd))?;
+            if !self.seeds.labels.is_empty() {
+                let (lm, ls) = mean_std(&self.seeds.labels);
+                writeln!(
+                    md,
+                    "| label-only | {lm:.2}% | {ls:.2} | {} |",
+                    list(&self.seeds.labels)
+                )?;
+                writeln!(md, "\nMean gain of distillation: {:+.2} points.", km - lm)?;
+            }
         }
         if let Some(e) = self.export {
             writeln!(

@@ -3,21 +3,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use candle_core::{D, Device, Tensor};
-use candle_nn::VarMap;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::data::{DataBundle, load_dir};
-use crate::float_model::{MlpMeta, save_mlp};
 use crate::metrics::{EpochRecord, Metrics, confusion};
-use crate::models::{Mlp, count_params, predict_logits};
 use crate::prepared::Prepared;
 use crate::progress::EpochProgress;
-use crate::report::{ModelRow, Report};
+use crate::report::{ModelRow, Report, SeedSummary};
+use crate::students::{Ctx, train_student};
 use crate::teacher;
-use crate::train::{Job, TrainData, train};
 
 /// The committed Fashion-MNIST subset used when the full set is not installed.
 pub fn bundled_subset() -> PathBuf {
@@ -100,72 +95,41 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         confusion_of(&t.test_logits, &p)?,
     )];
     let mut curves: Vec<(String, Vec<EpochRecord>)> = vec![("teacher".into(), t.history)];
-    let mut stages = vec![("kd-student", Some(cfg.kd))];
-    if cfg.baseline {
-        stages.push(("label-student", None));
-    }
-    for (stage, kd) in stages {
-        let varmap = VarMap::new();
-        // Both students start from the same weights: only the loss differs.
-        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(2));
-        let model = Mlp::new(
-            &varmap,
-            p.features,
-            &cfg.student.hidden,
-            p.classes,
-            0.0,
-            &mut rng,
-            &p.device,
-        )?;
-        let data = TrainData {
-            x: &p.train_x,
-            y: &p.train_y,
-            teacher: kd.map(|_| &t.train_logits),
-            val_x: &p.val_x,
-            val_y: &p.val_y,
-        };
-        let job = Job {
-            stage,
-            cfg: cfg.student.train,
-            kd,
-            seed: cfg.seed.wrapping_add(3),
-            checkpoint: run.checkpoint(stage),
-            resume: opts.resume,
-        };
-        let history = train(&model, &varmap, &data, &job, &mut metrics, &progress)?;
-        let logits = predict_logits(&model, &p.test_x, 1000)?;
-        let acc = logits_accuracy(&logits, &p.test_y)?;
-        progress.println(&format!("{stage}: test accuracy {acc:.2}%"));
-        let file = format!(
-            "{}.safetensors",
-            if kd.is_some() {
-                "student"
-            } else {
-                "student-labels"
-            }
-        );
-        let meta = MlpMeta {
-            input_shape: &p.shape,
-            hidden: &cfg.student.hidden,
-            classes: &p.class_names,
-            norm: &p.norm,
-            config_toml: &config_toml,
-        };
-        save_mlp(&run.path.join(&file), &varmap, &meta)?;
-        let name = if kd.is_some() {
-            "KD student"
+    let ctx = Ctx {
+        cfg,
+        p: &p,
+        teacher_logits: &t.train_logits,
+        run: &run,
+        config_toml: &config_toml,
+        resume: opts.resume,
+        progress: &progress,
+    };
+    let widths = layer_widths(p.features, &cfg.student.hidden, p.classes);
+    let mut seeds = SeedSummary::default();
+    for seed_index in 0..cfg.student.seeds.max(1) as u64 {
+        let kd = train_student(&ctx, Some(cfg.kd), seed_index, &mut metrics)?;
+        let base = if cfg.baseline {
+            Some(train_student(&ctx, None, seed_index, &mut metrics)?)
         } else {
-            "label-only student"
+            None
         };
-        let widths = layer_widths(p.features, &cfg.student.hidden, p.classes);
-        rows.push(ModelRow::new(
-            name,
-            acc,
-            count_params(&varmap),
-            Some(&widths),
-            confusion_of(&logits, &p)?,
-        ));
-        curves.push((stage.to_string(), history));
+        seeds.kd.push(kd.test_acc);
+        seeds.labels.extend(base.as_ref().map(|b| b.test_acc));
+        if seed_index > 0 {
+            continue;
+        }
+        for (name, s) in
+            std::iter::once(("KD student", kd)).chain(base.map(|b| ("label-only student", b)))
+        {
+            rows.push(ModelRow::new(
+                name,
+                s.test_acc,
+                s.params,
+                Some(&widths),
+                confusion_of(&s.logits, &p)?,
+            ));
+            curves.push((s.stage, s.history));
+        }
     }
     let exported = if cfg.export.enabled {
         Some(export_student(cfg, &p, &run, &progress)?)
@@ -179,6 +143,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         rows: &rows,
         curves: &curves,
         export: exported.as_ref(),
+        seeds: &seeds,
     };
     report.write(&run.path)?;
     progress.println(&format!("report: {}", run.path.join("report.md").display()));

@@ -10,7 +10,9 @@ use crate::cache::{Cache, hash_parts};
 use crate::config::{Config, TeacherKind};
 use crate::float_model::save_varmap;
 use crate::metrics::{EpochRecord, Metrics};
-use crate::models::{Classifier, Cnn, Mlp, OnnxInput, OnnxTeacher, count_params, predict_logits};
+use crate::models::{
+    Classifier, Cnn, CnnSpec, Mlp, OnnxInput, OnnxTeacher, count_params, predict_logits,
+};
 use crate::prepared::Prepared;
 use crate::progress::EpochProgress;
 use crate::train::{Job, TrainData, train};
@@ -41,11 +43,13 @@ fn build(
             );
             Box::new(Cnn::new(
                 varmap,
-                [s[0], s[1], s[2]],
-                &t.channels,
-                t.dense,
-                p.classes,
-                t.dropout,
+                &CnnSpec {
+                    input: [s[0], s[1], s[2]],
+                    channels: &t.channels,
+                    dense: t.dense,
+                    classes: p.classes,
+                    dropout: t.dropout,
+                },
                 &mut rng,
                 dev,
             )?)

@@ -7,6 +7,18 @@ use super::im2col::conv3x3_nhwc;
 use super::relu_pool::relu_pool_nhwc;
 use super::{Classifier, Mode, dropout, param};
 
+/// The shape of a CNN teacher.
+#[derive(Debug, Clone, Copy)]
+pub struct CnnSpec<'a> {
+    /// One sample's `[channels, height, width]`.
+    pub input: [usize; 3],
+    /// Output channels of each conv block (3×3, ReLU, 2×2 max-pool).
+    pub channels: &'a [usize],
+    pub dense: usize,
+    pub classes: usize,
+    pub dropout: f32,
+}
+
 pub struct Cnn {
     /// (weight `[O, C, 3, 3]`, bias `[O]`) per block.
     convs: Vec<(Tensor, Tensor)>,
@@ -17,17 +29,19 @@ pub struct Cnn {
 }
 
 impl Cnn {
-    /// `input` is one sample's `[channels, height, width]`; `channels` the conv widths.
     pub fn new(
         varmap: &VarMap,
-        input: [usize; 3],
-        channels: &[usize],
-        dense: usize,
-        classes: usize,
-        dropout: f32,
+        spec: &CnnSpec,
         rng: &mut ChaCha8Rng,
         dev: &Device,
     ) -> Result<Self> {
+        let CnnSpec {
+            input,
+            channels,
+            dense,
+            classes,
+            dropout,
+        } = *spec;
         let (mut c, mut h, mut w) = (input[0], input[1], input[2]);
         let mut convs = Vec::new();
         for (k, &out) in channels.iter().enumerate() {

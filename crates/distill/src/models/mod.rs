@@ -11,7 +11,7 @@ use candle_nn::VarMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-pub use cnn::Cnn;
+pub use cnn::{Cnn, CnnSpec};
 pub use mlp::Mlp;
 pub use onnx::{OnnxInput, OnnxTeacher};
 
