@@ -1,0 +1,86 @@
+//! The oracle: the `*.int8.onnx` twin run by tract, independently of `export`'s own check.
+
+use tract_onnx::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::outputs::Outputs;
+
+type Plan = std::sync::Arc<TypedSimplePlan>;
+
+/// An ONNX MLP graph (`x` f32 `[N, F]` in; `x_q`, `logits`, `class` out) optimized by tract
+/// for a fixed batch size.
+pub struct TractModel {
+    plan: Plan,
+    batch: usize,
+    features: usize,
+}
+
+fn tract_err(e: impl std::fmt::Display) -> Error {
+    Error::Tract(format!("{e:#}"))
+}
+
+impl TractModel {
+    /// Loads `onnx` with the batch fixed to `batch` rows of `features` values, and optimizes it.
+    pub fn new(onnx: &[u8], batch: usize, features: usize) -> Result<Self> {
+        let plan = tract_onnx::onnx()
+            .model_for_read(&mut &onnx[..])
+            .and_then(|m| m.with_input_fact(0, f32::fact([batch, features]).into()))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(tract_err)?;
+        Ok(Self {
+            plan,
+            batch,
+            features,
+        })
+    }
+
+    /// Runs `x` (`[batch * features]`) once.
+    pub fn run(&self, x: &[f32]) -> Result<Outputs> {
+        let input = self.input(x)?;
+        let out = self.plan.run(tvec!(input.into())).map_err(tract_err)?;
+        let x_q = plain::<i8>(&out, 0)?;
+        let logits = plain::<i8>(&out, 1)?;
+        let class = plain::<i64>(&out, 2)?
+            .into_iter()
+            .map(|c| usize::try_from(c).map_err(tract_err))
+            .collect::<Result<Vec<_>>>()?;
+        if x_q.len() != x.len() || class.len() != self.batch {
+            return Err(Error::Tract(format!(
+                "outputs of unexpected sizes: x_q {}, class {} for {} rows",
+                x_q.len(),
+                class.len(),
+                self.batch
+            )));
+        }
+        Ok(Outputs { x_q, logits, class })
+    }
+
+    /// `x` as the graph's input tensor (for timing the run alone).
+    pub fn input(&self, x: &[f32]) -> Result<Tensor> {
+        let a = tract_ndarray::Array2::from_shape_vec((self.batch, self.features), x.to_vec())
+            .map_err(tract_err)?;
+        Ok(Tensor::from(a))
+    }
+
+    /// Runs a prepared input and returns the class of the first row (for the benchmark).
+    pub fn run_tensor(&self, input: Tensor) -> Result<usize> {
+        let out = self.plan.run(tvec!(input.into())).map_err(tract_err)?;
+        let class = plain::<i64>(&out, 2)?;
+        let first = class.first().copied().unwrap_or(-1);
+        usize::try_from(first).map_err(tract_err)
+    }
+}
+
+fn plain<T: Datum + Copy>(out: &TVec<TValue>, i: usize) -> Result<Vec<T>> {
+    let v = out
+        .get(i)
+        .ok_or_else(|| Error::Tract(format!("the graph has no output {i}")))?;
+    // tract-onnx holds ONNX int64 as its symbolic TDim type: cast back.
+    let v = v.cast_to::<T>().map_err(tract_err)?;
+    Ok(v.to_plain_array_view::<T>()
+        .map_err(tract_err)?
+        .iter()
+        .copied()
+        .collect())
+}
