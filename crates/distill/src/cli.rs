@@ -71,6 +71,12 @@ pub struct Cli {
     /// Soft term: KL at temperature T, or MSE between logits.
     #[arg(long, value_enum)]
     pub soft_loss: Option<SoftLoss>,
+    /// Add N teacher-labelled, perturbed copies of the training split (a transfer set).
+    #[arg(long)]
+    pub transfer_copies: Option<usize>,
+    /// Fraction of transfer samples that mix two training images.
+    #[arg(long)]
+    pub mixup: Option<f32>,
     /// Skip the label-only baseline student.
     #[arg(long)]
     pub no_baseline: bool,
@@ -121,6 +127,8 @@ impl Cli {
         set!(self.alpha, c.kd.alpha);
         set!(self.temperature, c.kd.temperature);
         set!(self.soft_loss, c.kd.soft);
+        set!(self.transfer_copies, c.transfer.copies);
+        set!(self.mixup, c.transfer.mixup);
         if let Some(p) = &self.onnx_teacher {
             c.teacher.kind = TeacherKind::Onnx;
             c.teacher.onnx = p.clone();

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::augment::Augment;
 use crate::loss::KdLoss;
+use crate::transfer::TransferConfig;
 use crate::models::OnnxInput;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,6 +24,7 @@ pub struct Config {
     pub kd: KdLoss,
     /// Also train the same student on labels only (α = 1) to show what distillation bought.
     pub baseline: bool,
+    pub transfer: TransferConfig,
     pub export: ExportConfig,
 }
 
@@ -37,6 +40,7 @@ impl Default for Config {
             student: StudentConfig::default(),
             kd: KdLoss::default(),
             baseline: true,
+            transfer: TransferConfig::default(),
             export: ExportConfig::default(),
         }
     }
@@ -86,6 +90,8 @@ pub struct TeacherConfig {
     pub hidden: Vec<usize>,
     pub dropout: f32,
     pub train: TrainConfig,
+    /// Perturbations of each training batch (images only).
+    pub augment: Augment,
     /// ONNX teacher file and what it takes as input.
     pub onnx: PathBuf,
     pub onnx_input: OnnxInput,
@@ -103,6 +109,7 @@ impl Default for TeacherConfig {
                 epochs: 8,
                 ..TrainConfig::default()
             },
+            augment: Augment::default(),
             onnx: PathBuf::new(),
             onnx_input: OnnxInput::Normalized,
         }
@@ -221,6 +228,16 @@ impl Config {
         anyhow::ensure!(
             self.student.hidden.iter().all(|&h| h > 0),
             "student.hidden sizes must be > 0"
+        );
+        let t = &self.transfer;
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&t.mixup),
+            "transfer.mixup must be in [0, 1], got {}",
+            t.mixup
+        );
+        anyhow::ensure!(
+            t.copies == 0 || self.kd.alpha < 1.0,
+            "a transfer set only carries teacher targets: it needs kd.alpha < 1"
         );
         Ok(())
     }

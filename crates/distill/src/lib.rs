@@ -1,5 +1,6 @@
 //! Distill a teacher into a tiny student: data loading, teachers (candle or ONNX through
 //! tract), KD losses, training, checkpoints, reports. The CLI is `cargo run -p distill`.
+pub mod augment;
 pub mod cache;
 pub mod checkpoint;
 pub mod cli;
@@ -20,3 +21,4 @@ pub mod run;
 pub mod students;
 pub mod teacher;
 pub mod train;
+pub mod transfer;

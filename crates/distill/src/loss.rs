@@ -30,9 +30,11 @@ pub struct KdLoss {
 
 impl Default for KdLoss {
     fn default() -> Self {
+        // Measured on Fashion-MNIST (README): α = 0.5, T = 2 beat labels alone over 3 seeds,
+        // where α = 0.1, T = 4 fell below them.
         KdLoss {
-            alpha: 0.1,
-            temperature: 4.0,
+            alpha: 0.5,
+            temperature: 2.0,
             t_squared: true,
             soft: SoftLoss::Kl,
         }
@@ -67,14 +69,27 @@ pub fn kl_divergence(student: &Tensor, teacher: &Tensor, temperature: f64) -> Re
     (pt * (log_pt - log_ps)?)?.sum_all()? / batch
 }
 
-/// The full KD objective for one batch.
+/// Cross-entropy averaged over the rows whose `mask` is 1.0; rows at 0.0 (a transfer set's,
+/// which have no label) contribute nothing, but their `labels` must still be valid indices.
+pub fn masked_cross_entropy(logits: &Tensor, labels: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let logp = log_softmax(logits, D::Minus1)?;
+    let picked = logp.gather(&labels.unsqueeze(1)?, 1)?.squeeze(1)?;
+    let labelled = mask.sum_all()?.to_scalar::<f32>()?.max(1.0);
+    (picked * mask)?.sum_all()?.neg()? / labelled as f64
+}
+
+/// The full KD objective for one batch; `label_mask` marks the rows that have a label.
 pub fn kd_loss(
     student: &Tensor,
     teacher: &Tensor,
     labels: &Tensor,
+    label_mask: Option<&Tensor>,
     cfg: &KdLoss,
 ) -> Result<Tensor> {
-    let hard = cross_entropy(student, labels)?;
+    let hard = match label_mask {
+        Some(mask) => masked_cross_entropy(student, labels, mask)?,
+        None => cross_entropy(student, labels)?,
+    };
     if cfg.alpha >= 1.0 {
         return Ok(hard);
     }
@@ -123,7 +138,7 @@ mod tests {
             alpha: 1.0,
             ..KdLoss::default()
         };
-        let l = kd_loss(&s, &t, &y, &labels_only)
+        let l = kd_loss(&s, &t, &y, None, &labels_only)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
@@ -134,15 +149,39 @@ mod tests {
             t_squared: t2,
             soft: SoftLoss::Kl,
         };
-        let a = kd_loss(&s, &t, &y, &soft(true))
+        let a = kd_loss(&s, &t, &y, None, &soft(true))
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
-        let b = kd_loss(&s, &t, &y, &soft(false))
+        let b = kd_loss(&s, &t, &y, None, &soft(false))
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
         assert!((a - 4.0 * b).abs() < 1e-5);
         assert!(kl_divergence(&s, &y.to_dtype(candle_core::DType::F32).unwrap(), 1.0).is_err());
+    }
+
+    #[test]
+    fn masked_cross_entropy_skips_unlabelled_rows() {
+        let dev = Device::Cpu;
+        let s = Tensor::new(&[[0.5f32, -0.5], [3.0, -2.0]], &dev).unwrap();
+        let y = Tensor::new(&[0u32, 1], &dev).unwrap();
+        let first = cross_entropy(&s.narrow(0, 0, 1).unwrap(), &y.narrow(0, 0, 1).unwrap())
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let mask = Tensor::new(&[1f32, 0.0], &dev).unwrap();
+        let got = masked_cross_entropy(&s, &y, &mask)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!((got - first).abs() < 1e-6, "{got} vs {first}");
+        let all = Tensor::new(&[1f32, 1.0], &dev).unwrap();
+        let full = cross_entropy(&s, &y).unwrap().to_scalar::<f32>().unwrap();
+        let got = masked_cross_entropy(&s, &y, &all)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!((got - full).abs() < 1e-6);
     }
 }

@@ -1,6 +1,7 @@
 //! The dataset made ready for training: split, normalized, hashed and moved to the device.
 use candle_core::{Device, Tensor};
 
+use crate::augment::{Augment, Augmenter};
 use crate::cache::{f32_bytes, hash_parts, u32_bytes};
 use crate::config::Config;
 use crate::data::{DataBundle, Dataset, Normalization, split_train_val};
@@ -26,6 +27,19 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Binds `aug` to this dataset's image shape and background; `None` when it is off.
+    pub fn augmenter(&self, aug: Augment) -> anyhow::Result<Option<Augmenter>> {
+        if aug.is_off() {
+            return Ok(None);
+        }
+        anyhow::ensure!(
+            self.norm.mean.len() == 1,
+            "augmentation needs one normalization for all pixels (data.per_feature_norm = false)"
+        );
+        let blank = self.norm.apply(&[0.0], 1)[0];
+        Ok(Some(Augmenter::new(aug, &self.shape, blank)?))
+    }
+
     pub fn new(cfg: &Config, bundle: DataBundle, device: Device) -> anyhow::Result<Self> {
         let mut full = bundle.train;
         if cfg.data.train_limit > 0 {

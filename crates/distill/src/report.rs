@@ -73,6 +73,16 @@ impl Report<'_> {
             if c.kd.t_squared { "on" } else { "off" },
             c.kd.soft
         )?;
+        if c.transfer.copies > 0 {
+            writeln!(md, "Transfer set: {}.\n", c.transfer.describe())?;
+        }
+        if !c.teacher.augment.is_off() {
+            writeln!(
+                md,
+                "Teacher trained on augmented batches: {}.\n",
+                c.teacher.augment.describe()
+            )?;
+        }
         writeln!(
             md,
             "| model | test accuracy | parameters | int8 size (est.) |"

@@ -94,11 +94,13 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         None,
         confusion_of(&t.test_logits, &p)?,
     )];
+    let kd_data = crate::transfer::kd_data(cfg, &p, &t, &cache, &progress)?;
     let mut curves: Vec<(String, Vec<EpochRecord>)> = vec![("teacher".into(), t.history)];
     let ctx = Ctx {
         cfg,
         p: &p,
         teacher_logits: &t.train_logits,
+        kd_data: kd_data.as_ref(),
         run: &run,
         config_toml: &config_toml,
         resume: opts.resume,

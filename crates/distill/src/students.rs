@@ -13,6 +13,7 @@ use crate::prepared::Prepared;
 use crate::progress::EpochProgress;
 use crate::run::{RunDir, logits_accuracy};
 use crate::train::{Job, TrainData, train};
+use crate::transfer::KdData;
 
 pub struct Student {
     pub stage: String,
@@ -27,6 +28,8 @@ pub struct Ctx<'a> {
     pub cfg: &'a Config,
     pub p: &'a Prepared,
     pub teacher_logits: &'a Tensor,
+    /// Training split plus transfer set, when the config asks for one (KD student only).
+    pub kd_data: Option<&'a KdData>,
     pub run: &'a RunDir,
     pub config_toml: &'a str,
     pub resume: bool,
@@ -66,12 +69,23 @@ pub fn train_student(
         &mut rng,
         &p.device,
     )?;
-    let data = TrainData {
-        x: &p.train_x,
-        y: &p.train_y,
-        teacher: kd.map(|_| ctx.teacher_logits),
-        val_x: &p.val_x,
-        val_y: &p.val_y,
+    let data = match (kd, ctx.kd_data) {
+        (Some(_), Some(d)) => TrainData {
+            x: &d.x,
+            y: &d.y,
+            teacher: Some(&d.teacher),
+            label_mask: Some(&d.label_mask),
+            val_x: &p.val_x,
+            val_y: &p.val_y,
+        },
+        _ => TrainData {
+            x: &p.train_x,
+            y: &p.train_y,
+            teacher: kd.map(|_| ctx.teacher_logits),
+            label_mask: None,
+            val_x: &p.val_x,
+            val_y: &p.val_y,
+        },
     };
     let job = Job {
         stage: &stage,
@@ -80,6 +94,7 @@ pub fn train_student(
         seed: seed.wrapping_add(1),
         checkpoint: ctx.run.checkpoint(&stage),
         resume: ctx.resume,
+        augment: None,
     };
     let history = train(&model, &varmap, &data, &job, metrics, ctx.progress)?;
     let logits = predict_logits(&model, &p.test_x, 1000)?;

@@ -17,7 +17,39 @@ use crate::prepared::Prepared;
 use crate::progress::EpochProgress;
 use crate::train::{Job, TrainData, train};
 
+/// The teacher itself, kept to label new inputs (a transfer set).
+pub enum TeacherModel {
+    Candle(Box<dyn Classifier>),
+    Onnx(OnnxTeacher, OnnxInput),
+}
+
+impl TeacherModel {
+    /// Logits `[n, classes]` for normalized inputs `x` `[n, features]`.
+    pub fn logits(&self, x: &Tensor, p: &Prepared) -> anyhow::Result<Tensor> {
+        match self {
+            TeacherModel::Candle(m) => Ok(predict_logits(m.as_ref(), x, 1000)?),
+            TeacherModel::Onnx(m, input) => {
+                let n = x.dim(0)?;
+                let raw = p.norm.invert(&x.flatten_all()?.to_vec1::<f32>()?, p.features);
+                let v = m.logits(&onnx_input(&raw, *input, p), n)?;
+                Ok(Tensor::from_vec(v, (n, p.classes), &p.device)?)
+            }
+        }
+    }
+}
+
+fn onnx_input(raw: &[f32], input: OnnxInput, p: &Prepared) -> Vec<f32> {
+    match input {
+        OnnxInput::Raw => raw.to_vec(),
+        OnnxInput::Unit => raw.iter().map(|v| v / 255.0).collect(),
+        OnnxInput::Normalized => p.norm.apply(raw, p.features),
+    }
+}
+
 pub struct TeacherResult {
+    pub model: TeacherModel,
+    /// What identifies this teacher in the cache.
+    pub key: String,
     pub train_logits: Tensor,
     pub test_logits: Tensor,
     pub params: usize,
@@ -106,6 +138,7 @@ pub fn get(
             teacher: None,
             val_x: &p.val_x,
             val_y: &p.val_y,
+            label_mask: None,
         };
         let job = Job {
             stage: "teacher",
@@ -114,6 +147,7 @@ pub fn get(
             seed: cfg.seed.wrapping_add(1),
             checkpoint: run.checkpoint("teacher"),
             resume,
+            augment: p.augmenter(cfg.teacher.augment)?,
         };
         history = train(model.as_ref(), &varmap, &data, &job, metrics, progress)?;
         save_varmap(&path, &varmap, Vec::new(), Default::default())?;
@@ -127,6 +161,8 @@ pub fn get(
     )?;
     let test_logits = predict_logits(model.as_ref(), &p.test_x, 1000)?;
     Ok(TeacherResult {
+        model: TeacherModel::Candle(model),
+        key,
         train_logits,
         test_logits,
         params,
@@ -174,21 +210,16 @@ fn onnx(
         "teacher: ONNX model {} through tract",
         path.display()
     ));
-    let prepare = |raw: &[f32]| -> Vec<f32> {
-        match cfg.teacher.onnx_input {
-            OnnxInput::Raw => raw.to_vec(),
-            OnnxInput::Unit => raw.iter().map(|v| v / 255.0).collect(),
-            OnnxInput::Normalized => p.norm.apply(raw, p.features),
-        }
-    };
     let run = |raw: &[f32]| -> anyhow::Result<Tensor> {
         let n = raw.len() / p.features;
-        let v = teacher.logits(&prepare(raw), n)?;
+        let v = teacher.logits(&onnx_input(raw, cfg.teacher.onnx_input, p), n)?;
         Ok(Tensor::from_vec(v, (n, p.classes), &p.device)?)
     };
     let train_logits = logits_cached(cache, &key, p, || run(&p.train.x), progress)?;
     let test_logits = run(&p.test.x)?;
     Ok(TeacherResult {
+        model: TeacherModel::Onnx(teacher, cfg.teacher.onnx_input),
+        key,
         train_logits,
         test_logits,
         params: 0,

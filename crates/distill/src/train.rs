@@ -10,6 +10,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::augment::Augmenter;
 use crate::checkpoint;
 use crate::config::TrainConfig;
 use crate::loss::{KdLoss, cross_entropy, kd_loss};
@@ -24,6 +25,8 @@ pub struct TrainData<'a> {
     pub y: &'a Tensor,
     /// Cached teacher logits for `x`, row for row; `None` trains on labels only.
     pub teacher: Option<&'a Tensor>,
+    /// 1.0 for rows with a label, 0.0 for transfer-set rows (teacher targets only).
+    pub label_mask: Option<&'a Tensor>,
     pub val_x: &'a Tensor,
     pub val_y: &'a Tensor,
 }
@@ -36,6 +39,8 @@ pub struct Job<'a> {
     pub seed: u64,
     pub checkpoint: PathBuf,
     pub resume: bool,
+    /// Perturbs each batch; only for label training (cached teacher logits would not match).
+    pub augment: Option<Augmenter>,
 }
 
 pub fn train(
@@ -47,6 +52,12 @@ pub fn train(
     progress: &EpochProgress,
 ) -> anyhow::Result<Vec<EpochRecord>> {
     let n = data.x.dim(0)?;
+    if job.augment.is_some() && data.teacher.is_some() {
+        bail!(
+            "{}: batch augmentation cannot be combined with cached teacher logits (use a transfer set)",
+            job.stage
+        );
+    }
     let mut opt = AdamW::new(
         varmap,
         AdamWConfig {
@@ -78,13 +89,21 @@ pub fn train(
         let (mut loss_sum, mut correct) = (0f64, 0usize);
         for (step, chunk) in order.chunks(batch).enumerate() {
             let idx = Tensor::from_slice(chunk, chunk.len(), data.x.device())?;
-            let x = data.x.index_select(&idx, 0)?;
+            let mut x = data.x.index_select(&idx, 0)?;
+            if let Some(aug) = &job.augment {
+                let mut v = x.flatten_all()?.to_vec1::<f32>()?;
+                aug.apply(&mut v, &mut rng);
+                x = Tensor::from_vec(v, x.shape(), x.device())?;
+            }
             let y = data.y.index_select(&idx, 0)?;
             let logits = model
                 .forward(&x, &mut Mode::Train(&mut rng))?
                 .to_dtype(DType::F32)?;
             let loss = match (job.kd, data.teacher) {
-                (Some(kd), Some(t)) => kd_loss(&logits, &t.index_select(&idx, 0)?, &y, &kd)?,
+                (Some(kd), Some(t)) => {
+                    let mask = data.label_mask.map(|m| m.index_select(&idx, 0)).transpose()?;
+                    kd_loss(&logits, &t.index_select(&idx, 0)?, &y, mask.as_ref(), &kd)?
+                }
                 _ => cross_entropy(&logits, &y)?,
             };
             let value = loss.to_scalar::<f32>()?;

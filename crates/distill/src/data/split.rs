@@ -70,6 +70,18 @@ impl Normalization {
         }
         out
     }
+
+    /// Undoes [`Normalization::apply`]: normalized samples back to raw values.
+    pub fn invert(&self, z: &[f32], features: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(z.len());
+        for row in z.chunks_exact(features) {
+            for (j, &v) in row.iter().enumerate() {
+                let k = if self.mean.len() == 1 { 0 } else { j };
+                out.push(v * self.std[k] + self.mean[k]);
+            }
+        }
+        out
+    }
 }
 
 /// A constant column would divide by zero; leave it centred but unscaled.
@@ -107,6 +119,8 @@ mod tests {
         let z = n.apply(&data().x, 2);
         let mean0: f32 = z.iter().step_by(2).sum::<f32>() / 10.0;
         assert!(mean0.abs() < 1e-5);
+        let back = n.invert(&z, 2);
+        assert!(back.iter().zip(&data().x).all(|(a, b)| (a - b).abs() < 1e-4));
         let g = Normalization::fit(&data(), false);
         assert_eq!(g.mean, vec![9.5]);
     }

@@ -1,0 +1,177 @@
+//! One training epoch in candle against the same epoch in PyTorch, in one command:
+//! `cargo bench -p distill --bench epoch`. (a) the teacher MLP 784-1200-1200-10 on labels,
+//! (b) the KD student 784-128-10 on cached teacher logits; batch 128, AdamW 1e-3, the same
+//! normalized data (written to a temporary folder that `scripts/bench_torch.py` reads).
+//! PyTorch runs when `python3 -c "import torch"` works; otherwise only candle's times print.
+//! Each time covers the epoch's steps (shuffle, batches, forward, loss, backward, update);
+//! candle's also includes its per-epoch checkpoint write.
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Context;
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarMap;
+use distill::config::{Config, TrainConfig};
+use distill::loss::KdLoss;
+use distill::metrics::Metrics;
+use distill::models::{Classifier, Mlp, predict_logits};
+use distill::prepared::Prepared;
+use distill::progress::EpochProgress;
+use distill::train::{Job, TrainData, accuracy, train};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+struct Timed {
+    seconds: f64,
+    test_acc: f64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cfg = Config::default();
+    let log = EpochProgress::new(false);
+    let bundle = distill::run::load_data(&cfg, false, &log)?;
+    let p = Prepared::new(&cfg, bundle, Device::Cpu)?;
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path();
+    write_f32(&dir.join("train_x.f32"), &p.train_x)?;
+    write_f32(&dir.join("test_x.f32"), &p.test_x)?;
+    write_u32(&dir.join("train_y.u32"), &p.train_y)?;
+    write_u32(&dir.join("test_y.u32"), &p.test_y)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "one epoch, batch 128, {} training samples of {} features, {threads} threads",
+        p.train_x.dim(0)?,
+        p.features
+    );
+
+    let (teacher, t) = epoch(&p, &[1200, 1200], 0.25, None, None, dir)?;
+    let logits = predict_logits(&teacher, &p.train_x, 1000)?;
+    write_f32(&dir.join("teacher_logits.f32"), &logits)?;
+    let kd = KdLoss {
+        alpha: 0.5,
+        temperature: 2.0,
+        ..KdLoss::default()
+    };
+    let (_, s) = epoch(&p, &[128], 0.0, Some(kd), Some(&logits), dir)?;
+
+    let torch = run_torch(dir, p.features, p.classes, threads)?;
+    println!(
+        "\n| model | candle s | PyTorch s | candle / PyTorch | candle test acc | PyTorch test acc |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, c, key) in [
+        ("teacher MLP 784-1200-1200-10", &t, "teacher"),
+        ("KD student 784-128-10, cached logits", &s, "student"),
+    ] {
+        match torch.iter().find(|r| r.0 == key) {
+            Some((_, pt)) => println!(
+                "| {name} | {:.2} | {:.2} | {:.2} | {:.2}% | {:.2}% |",
+                c.seconds,
+                pt.seconds,
+                c.seconds / pt.seconds,
+                c.test_acc,
+                pt.test_acc
+            ),
+            None => println!(
+                "| {name} | {:.2} | — | — | {:.2}% | — |",
+                c.seconds, c.test_acc
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// One epoch of an MLP with `hidden` layers; KD when `kd` and `teacher` are given.
+fn epoch(
+    p: &Prepared,
+    hidden: &[usize],
+    dropout: f32,
+    kd: Option<KdLoss>,
+    teacher: Option<&Tensor>,
+    dir: &Path,
+) -> anyhow::Result<(Mlp, Timed)> {
+    let varmap = VarMap::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let dev = &p.device;
+    let model = Mlp::new(&varmap, p.features, hidden, p.classes, dropout, &mut rng, dev)?;
+    let empty_x = Tensor::zeros((0, p.features), DType::F32, dev)?;
+    let empty_y = Tensor::zeros(0, DType::U32, dev)?;
+    let data = TrainData {
+        x: &p.train_x,
+        y: &p.train_y,
+        teacher,
+        label_mask: None,
+        val_x: &empty_x,
+        val_y: &empty_y,
+    };
+    let job = Job {
+        stage: "bench",
+        cfg: TrainConfig {
+            epochs: 1,
+            ..TrainConfig::default()
+        },
+        kd,
+        seed: 2,
+        checkpoint: dir.join("checkpoint.safetensors"),
+        resume: false,
+        augment: None,
+    };
+    let start = Instant::now();
+    train(&model, &varmap, &data, &job, &mut Metrics::none(), &EpochProgress::new(false))?;
+    let seconds = start.elapsed().as_secs_f64();
+    let test_acc = accuracy(&model as &dyn Classifier, &p.test_x, &p.test_y)?;
+    Ok((model, Timed { seconds, test_acc }))
+}
+
+fn run_torch(
+    dir: &Path,
+    features: usize,
+    classes: usize,
+    threads: usize,
+) -> anyhow::Result<Vec<(String, Timed)>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench_torch.py");
+    let probe = Command::new("python3").args(["-c", "import torch"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        println!("PyTorch: not importable by python3; `pip install torch` to compare");
+        return Ok(Vec::new());
+    }
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(dir)
+        .args([features, classes, threads].map(|v| v.to_string()))
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rows = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("bench_torch.py printed `{line}`"))?;
+        let num = |k: &str| v[k].as_f64().context("bench_torch.py output lacks a number");
+        rows.push((
+            v["model"].as_str().unwrap_or_default().to_string(),
+            Timed {
+                seconds: num("seconds")?,
+                test_acc: num("test_acc")?,
+            },
+        ));
+    }
+    Ok(rows)
+}
+
+fn write_f32(path: &Path, t: &Tensor) -> anyhow::Result<()> {
+    let v = t.flatten_all()?.to_vec1::<f32>()?;
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    Ok(std::fs::write(path, bytes)?)
+}
+
+fn write_u32(path: &Path, t: &Tensor) -> anyhow::Result<()> {
+    let v = t.to_vec1::<u32>()?;
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    Ok(std::fs::write(path, bytes)?)
+}

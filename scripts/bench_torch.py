@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""PyTorch twin of `cargo bench -p distill --bench epoch`: the same epoch on the same data.
+
+Usage: bench_torch.py DIR FEATURES CLASSES THREADS. DIR holds what the Rust bench wrote:
+train_x.f32, train_y.u32, test_x.f32, test_y.u32 (normalized, little-endian) and
+teacher_logits.f32 (candle's teacher after its epoch). Prints one JSON line per model.
+Matches the Rust side: PyTorch's default Linear init, dropout 0.25 after each hidden ReLU of
+the teacher, AdamW(lr 1e-3, weight decay 0), batch 128, a fresh shuffle, the loss read back
+every step; KD: 0.5 * CE + 0.5 * T^2 * KL(softmax(t/T) || softmax(s/T)), T = 2.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def load(path, dtype, cols=None):
+    a = np.fromfile(path, dtype=dtype)
+    return torch.from_numpy(a.reshape(-1, cols) if cols else a.astype(np.int64))
+
+
+def mlp(sizes, dropout):
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers += [nn.ReLU(), nn.Dropout(dropout)]
+    return nn.Sequential(*layers)
+
+
+def epoch(model, x, y, teacher=None, alpha=0.5, t=2.0, batch=128):
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
+    model.train()
+    start = time.perf_counter()
+    order = torch.randperm(x.shape[0])
+    for i in range(0, x.shape[0], batch):
+        idx = order[i:i + batch]
+        logits = model(x[idx])
+        loss = F.cross_entropy(logits, y[idx])
+        if teacher is not None:
+            soft = F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(teacher[idx] / t, 1),
+                            reduction="batchmean", log_target=True)
+            loss = alpha * loss + (1 - alpha) * t * t * soft
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss.item()
+    return time.perf_counter() - start
+
+
+def test_acc(model, x, y):
+    model.eval()
+    with torch.no_grad():
+        return 100.0 * (model(x).argmax(1) == y).float().mean().item()
+
+
+def main():
+    d, features, classes, threads = sys.argv[1], *map(int, sys.argv[2:5])
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    x = load(f"{d}/train_x.f32", np.float32, features)
+    y = load(f"{d}/train_y.u32", np.uint32)
+    tx = load(f"{d}/test_x.f32", np.float32, features)
+    ty = load(f"{d}/test_y.u32", np.uint32)
+    logits = load(f"{d}/teacher_logits.f32", np.float32, classes)
+    for name, sizes, dropout, teacher in [
+        ("teacher", [features, 1200, 1200, classes], 0.25, None),
+        ("student", [features, 128, classes], 0.0, logits),
+    ]:
+        model = mlp(sizes, dropout)
+        seconds = epoch(model, x, y, teacher)
+        print(json.dumps({"model": name, "seconds": seconds, "test_acc": test_acc(model, tx, ty),
+                          "torch": torch.__version__, "threads": threads}))
+
+
+if __name__ == "__main__":
+    main()
