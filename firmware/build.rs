@@ -44,6 +44,16 @@ fn copy_memory_x(out: &Path) -> Res<()> {
     let src = Path::new("boards").join(BOARD_DIRS[i]).join("memory.x");
     println!("cargo:rerun-if-changed={}", src.display());
     fs::copy(&src, out.join("memory.x")).map_err(|e| format!("{}: {e}", src.display()))?;
+    // cortex-m-rt's `device` feature (src/board/vectors.rs) makes link.x include a device.x
+    // with the interrupt handlers' names; our table names none (all are DefaultHandler).
+    // The nRF52840 PAC writes its own.
+    if env::var_os("CARGO_FEATURE_OWN_VECTORS").is_some() {
+        fs::write(
+            out.join("device.x"),
+            "/* No named interrupt handlers: see src/board/vectors.rs. */\n",
+        )
+        .map_err(|e| e.to_string())?;
+    }
     println!("cargo:rustc-link-search={}", out.display());
     Ok(())
 }

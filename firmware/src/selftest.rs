@@ -56,8 +56,8 @@ impl Report {
 /// Runs `infer(input, logits) -> class` on every vector and reports each mismatch to
 /// `on_mismatch`. `logits` is the caller's buffer of `v.classes` values. An inference error
 /// stops the run and is returned with the vector's index.
-pub fn run<E>(
-    v: &Vectors,
+pub fn run<'a, E>(
+    v: &Vectors<'a>,
     logits: &mut [i8],
     mut infer: impl FnMut(&[i8], &mut [i8]) -> Result<u8, E>,
     mut on_mismatch: impl FnMut(&Mismatch),
@@ -66,15 +66,19 @@ pub fn run<E>(
         total: v.len(),
         ..Report::default()
     };
-    let inputs = v.x_q.chunks_exact(v.features);
-    let expected_logits = v.logits.chunks_exact(v.classes);
-    for (index, ((x, want), &class)) in inputs.zip(expected_logits).zip(v.class).enumerate() {
+    for (index, &class) in v.class.iter().enumerate() {
+        // Row `index` of each table (`get`: no panicking path; build.rs sized them).
+        let row = |t: &'a [i8], width: usize| t.get(index * width..(index + 1) * width);
+        let (Some(x), Some(want)) = (row(v.x_q, v.features), row(v.logits, v.classes)) else {
+            break;
+        };
         let got = infer(x, logits).map_err(|e| (index, e))?;
         let first_logit = want
             .iter()
             .zip(logits.iter())
-            .position(|(a, b)| a != b)
-            .map(|i| (i, want[i], logits[i]));
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+            .map(|(i, (&a, &b))| (i, a, b));
         if got != class || first_logit.is_some() {
             report.mismatches += 1;
             on_mismatch(&Mismatch {

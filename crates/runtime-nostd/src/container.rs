@@ -15,14 +15,16 @@ struct Span {
     len: u16,
 }
 
-/// One tensor entry of the header, kept compact (32 bytes on a 32-bit target) because the
-/// table of `MAX_TENSORS` entries lives on the stack while `Model::from_bytes` runs.
+/// One tensor entry of the header, kept compact (16 bytes on a 32-bit target) because the
+/// table of `MAX_TENSORS` entries lives on the stack while `Model::from_bytes` runs: the
+/// shape stays in the header text (`shape_at`, re-read by `dims`), not in the table.
 #[derive(Clone, Copy)]
 struct Entry {
     name: Span,
+    /// Header offset of the shape's `[` (checked when the entry was parsed).
+    shape_at: u16,
     dtype: Dtype,
     rank: u8,
-    shape: [usize; MAX_DIMS],
     // Offsets relative to the data section.
     begin: usize,
     end: usize,
@@ -33,9 +35,9 @@ impl Entry {
     // place instead of a copy of a constant array.
     const EMPTY: Entry = Entry {
         name: Span { start: 0, len: 0 },
+        shape_at: 0,
         dtype: Dtype::I8,
         rank: 0,
-        shape: [0; MAX_DIMS],
         begin: 0,
         end: 0,
     };
@@ -56,7 +58,7 @@ impl Tensor<'_> {
     }
 }
 
-/// The parsed container: about 2.3 KB on a 32-bit target, filled in place (`parse` takes
+/// The parsed container: about 1.3 KB on a 32-bit target, filled in place (`parse` takes
 /// `&mut self`) so that it exists once, in `Model::from_bytes`'s frame.
 pub(crate) struct Container<'a> {
     header: &'a [u8],
@@ -191,6 +193,7 @@ impl<'a> Container<'a> {
     /// Sizes match shapes, spans are contiguous from 0 and end exactly at the buffer's end.
     fn validate_offsets(&mut self) -> Result<(), Error> {
         let data_len = self.data.len();
+        let header = self.header;
         let tensors = self.tensors.get_mut(..self.num_tensors).unwrap_or(&mut []);
         // Insertion sort by (begin, end) in place: at most 64 entries, no extra memory.
         for i in 1..tensors.len() {
@@ -204,8 +207,9 @@ impl<'a> Container<'a> {
         }
         let mut expected_begin = 0usize;
         for t in tensors.iter() {
-            let elements = t.shape[..usize::from(t.rank)]
+            let elements = dims(header, t)
                 .iter()
+                .take(usize::from(t.rank))
                 .try_fold(1usize, |acc, &d| acc.checked_mul(d))
                 .ok_or(Error::SizeMismatch)?;
             let bytes = elements
@@ -238,7 +242,7 @@ impl<'a> Container<'a> {
         let e = entries.iter().find(|t| pred(self.str(t.name)))?;
         Some(Tensor {
             dtype: e.dtype,
-            shape: e.shape,
+            shape: dims(self.header, e),
             rank: usize::from(e.rank),
             // validate_offsets checked begin <= end <= data.len().
             data: self.data.get(e.begin..e.end)?,
@@ -262,6 +266,20 @@ impl<'a> Container<'a> {
     }
 }
 
+/// The dimensions of `e` (zero past its rank), read again from the header text. They were
+/// checked when the entry was parsed, so this cannot fail; it returns zeros if it did.
+fn dims(header: &[u8], e: &Entry) -> [usize; MAX_DIMS] {
+    let mut raw = [0u64; MAX_DIMS];
+    let mut out = [0usize; MAX_DIMS];
+    let mut s = Scanner::new(header.get(usize::from(e.shape_at)..).unwrap_or(&[]));
+    if s.int_array(&mut raw, Error::TooManyDims).is_ok() {
+        for (d, &v) in out.iter_mut().zip(&raw) {
+            *d = usize::try_from(v).unwrap_or(0);
+        }
+    }
+    out
+}
+
 fn parse_tensor(s: &mut Scanner<'_>) -> Result<Entry, Error> {
     let mut t = Entry::EMPTY;
     let (mut has_dtype, mut has_shape, mut has_offsets) = (false, false, false);
@@ -283,12 +301,15 @@ fn parse_tensor(s: &mut Scanner<'_>) -> Result<Entry, Error> {
             match key {
                 "dtype" => t.dtype = Dtype::from_name(s.string()?).ok_or(Error::UnknownDtype)?,
                 "shape" => {
+                    s.skip_ws();
+                    // A header is at most 64 KiB (MAX_HEADER_LEN), so offsets fit u16.
+                    t.shape_at = s.pos() as u16;
                     let mut dims = [0u64; MAX_DIMS];
                     let rank = s.int_array(&mut dims, Error::TooManyDims)?;
                     // rank <= MAX_DIMS = 4
                     t.rank = rank as u8;
-                    for (d, &v) in t.shape.iter_mut().zip(&dims) {
-                        *d = usize::try_from(v).map_err(|_| Error::SizeMismatch)?;
+                    for &v in &dims {
+                        usize::try_from(v).map_err(|_| Error::SizeMismatch)?;
                     }
                 }
                 _ => {

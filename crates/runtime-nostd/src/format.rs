@@ -117,7 +117,11 @@ impl LayerName {
         let Some(rest) = name.strip_prefix(LAYER_PREFIX) else {
             return false;
         };
-        let Some((index, suffix)) = rest.split_once('.') else {
+        // Split at the first '.' (a byte search: no pattern searcher, no panicking path).
+        let Some(dot) = rest.bytes().position(|b| b == b'.') else {
+            return false;
+        };
+        let (Some(index), Some(suffix)) = (rest.get(..dot), rest.get(dot + 1..)) else {
             return false;
         };
         parse_decimal(index) == Some(self.layer) && suffix == self.tensor.suffix()
@@ -128,6 +132,26 @@ impl fmt::Display for LayerName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{LAYER_PREFIX}{}.{}", self.layer, self.tensor.suffix())
     }
+}
+
+/// `s` split at every `sep` (an ASCII byte), as `str::split` does, but without core's
+/// pattern searcher: smaller on a microcontroller, with no panicking path.
+pub(crate) fn split_ascii(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    core::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == sep) {
+            Some(i) => {
+                // An ASCII byte is a char boundary on both sides.
+                rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }
 
 /// Strict decimal: ASCII digits, no sign, no leading zero (except "0"), no overflow.

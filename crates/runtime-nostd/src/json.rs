@@ -22,6 +22,11 @@ impl<'a> Scanner<'a> {
         Scanner { s, pos: 0 }
     }
 
+    /// Offset of the next byte in the input.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
     fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }

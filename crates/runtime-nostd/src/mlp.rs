@@ -22,85 +22,77 @@ pub(crate) struct Dense<'a> {
     out: OutputQuant,
 }
 
-impl Dense<'_> {
-    const EMPTY: Dense<'static> = Dense {
-        weight: &[],
-        inputs: 0,
-        outputs: 0,
-        bias: I32s::EMPTY,
-        multiplier: I32s::EMPTY,
-        shift: I32s::EMPTY,
-        out: OutputQuant {
-            zero_point: 0,
-            act_min: 0,
-            act_max: 0,
-        },
-    };
-}
-
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mlp<'a> {
-    layers: [Dense<'a>; MAX_LAYERS],
+    /// The first `len` are `Some`. `None` is a null pointer (the niche of `&[i8]`), so an
+    /// empty table is zeros, not a constant copied from flash.
+    layers: [Option<Dense<'a>>; MAX_LAYERS],
     len: usize,
 }
 
 impl<'a> Mlp<'a> {
-    /// Loads and validates `num_layers` layers chained from `features` to `classes`.
+    pub const EMPTY: Mlp<'static> = Mlp {
+        layers: [None; MAX_LAYERS],
+        len: 0,
+    };
+
+    /// Loads and validates `num_layers` layers chained from `features` to `classes`, in
+    /// place: the layer table (about 420 B on a 32-bit target) is never copied on the stack.
     pub fn load(
+        &mut self,
         c: &Container<'a>,
         num_layers: usize,
         features: usize,
         classes: usize,
-    ) -> Result<Self, Error> {
-        let mut mlp = Mlp {
-            layers: [Dense::EMPTY; MAX_LAYERS],
-            len: num_layers,
-        };
+    ) -> Result<(), Error> {
         let mut inputs = features;
         for k in 0..num_layers {
-            let layer = load_layer(c, k, inputs)?;
+            let slot = self.layers.get_mut(k).ok_or(Error::InvalidNumLayers)?;
+            let layer = slot.insert(load_layer(c, k, inputs)?);
             inputs = layer.outputs;
-            *mlp.layers.get_mut(k).ok_or(Error::InvalidNumLayers)? = layer;
         }
+        self.len = num_layers;
         if inputs != classes {
             return Err(Error::WrongShape);
         }
-        Ok(mlp)
+        Ok(())
     }
 
-    pub fn layers(&self) -> &[Dense<'a>] {
-        self.layers.get(..self.len).unwrap_or(&[])
+    pub fn layers(&self) -> impl Iterator<Item = &Dense<'a>> {
+        self.layers.iter().flatten()
     }
 
-    /// `[inputs, hidden.., classes]`, for `scratch::mlp_scratch_len`.
+    pub fn num_layers(&self) -> usize {
+        self.len
+    }
+
+    /// Widest input of any layer, and of any layer but the first (the hidden activations).
+    fn widest_inputs(&self) -> (usize, usize) {
+        let max_in = self.layers().map(|l| l.inputs).max().unwrap_or(0);
+        let hidden = self.layers().skip(1).map(|l| l.inputs).max().unwrap_or(0);
+        (max_in, hidden)
+    }
+
+    /// Bytes of scratch `run` needs: `scratch::mlp_scratch_len` of this MLP's widths.
     pub fn scratch_len(&self) -> usize {
-        let mut widths = [0usize; MAX_LAYERS + 1];
-        let layers = self.layers();
-        for (w, l) in widths.iter_mut().zip(layers) {
-            *w = l.inputs;
-        }
-        if let Some(last) = layers.last() {
-            widths[layers.len()] = last.outputs;
-        }
-        crate::scratch::mlp_scratch_len(&widths[..=layers.len()])
+        let (max_in, hidden) = self.widest_inputs();
+        crate::scratch::mlp_scratch_bytes(self.len, max_in, hidden)
     }
 
     /// Runs every layer; the caller checked the lengths of `input`, `logits` and `scratch`.
     pub fn run(&self, input: &[i8], scratch: &mut [u8], logits: &mut [i8]) -> Result<(), Error> {
-        let layers = self.layers();
-        let max_in = layers.iter().map(|l| l.inputs).max().unwrap_or(0);
-        let hidden = layers.iter().skip(1).map(|l| l.inputs).max().unwrap_or(0);
+        let (max_in, hidden) = self.widest_inputs();
         let (prep, acts) =
             crate::scratch::split(scratch, prep_words(max_in)).ok_or(Error::ScratchTooSmall)?;
         let (buf_a, rest) = acts
             .split_at_mut_checked(hidden)
             .ok_or(Error::ScratchTooSmall)?;
         let buf_b = rest
-            .get_mut(..if layers.len() > 2 { hidden } else { 0 })
+            .get_mut(..if self.len > 2 { hidden } else { 0 })
             .ok_or(Error::ScratchTooSmall)?;
-        for (k, layer) in layers.iter().enumerate() {
+        for (k, layer) in self.layers().enumerate() {
             // Layer k reads buffer (k−1) % 2 and writes buffer k % 2; the last writes logits.
-            let (src, dst): (&[i8], &mut [i8]) = match (k, k + 1 == layers.len(), k % 2) {
+            let (src, dst): (&[i8], &mut [i8]) = match (k, k + 1 == self.len, k % 2) {
                 (0, true, _) => (input, &mut *logits),
                 (0, false, _) => (input, &mut *buf_a),
                 (_, true, 1) => (&*buf_a, &mut *logits),
@@ -122,13 +114,10 @@ impl Dense<'_> {
             return Err(Error::ScratchTooSmall);
         }
         let mut acc = [0i32; BLOCK];
-        for (b, (rows, out)) in self
-            .weight
-            .chunks(BLOCK * self.inputs.max(1))
-            .zip(output.chunks_mut(BLOCK))
-            .enumerate()
-        {
-            let acc = &mut acc[..out.len()];
+        // Slices taken with `get`: no panicking path (the loader checked every length).
+        for (b, out) in output.chunks_mut(BLOCK).enumerate() {
+            let rows = self.weight.get(b * BLOCK * self.inputs..).unwrap_or(&[]);
+            let acc = acc.get_mut(..out.len()).ok_or(Error::ScratchTooSmall)?;
             if !kernel::dot_rows(rows, input, prep, acc) {
                 return Err(Error::ScratchTooSmall);
             }

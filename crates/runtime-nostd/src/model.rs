@@ -2,7 +2,9 @@
 
 use crate::Error;
 use crate::container::{Container, Tensor};
-use crate::format::{self, Dtype, MAX_CLASSES, MAX_DIMS, MAX_LAYERS, meta, parse_decimal};
+use crate::format::{
+    self, Dtype, MAX_CLASSES, MAX_DIMS, MAX_LAYERS, meta, parse_decimal, split_ascii,
+};
 use crate::mlp::Mlp;
 use crate::quant::{F32s, I32s, quantize_value};
 use crate::tree::{Tree, TreePath};
@@ -55,7 +57,7 @@ pub struct Model<'a> {
 impl<'a> Model<'a> {
     /// Parses and validates a `*.int8.safetensors` artifact (FORMAT.md) without copying.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Model<'a>, Error> {
-        // The container table is the largest thing on the stack while loading (~2.3 KB on a
+        // The container table is the largest thing on the stack while loading (~1.3 KB on a
         // 32-bit target): it is built in place here and only borrowed below.
         let mut c = Container::new();
         c.parse(bytes)?;
@@ -98,27 +100,7 @@ impl<'a> Model<'a> {
             return Err(Error::ZeroPointRange);
         }
 
-        let (body, expected_tensors) = match kind {
-            format::KIND_MLP => {
-                let n = parse_decimal(meta(meta::NUM_LAYERS)?)
-                    .filter(|n| (1..=MAX_LAYERS).contains(n))
-                    .ok_or(Error::InvalidNumLayers)?;
-                (
-                    Body::Mlp(Mlp::load(c, n, features, num_classes)?),
-                    4 + 7 * n,
-                )
-            }
-            format::KIND_TREE => {
-                let d = parse_decimal(meta(meta::DEPTH)?).ok_or(Error::InvalidDepth)?;
-                (Body::Tree(Tree::load(c, d, features, num_classes)?), 4 + 5)
-            }
-            _ => return Err(Error::UnknownKind),
-        };
-        // Every expected name was found and names are unique, so any extra is unknown.
-        if c.num_tensors() != expected_tensors {
-            return Err(Error::UnknownTensor);
-        }
-        Ok(Model {
+        let mut model = Model {
             input_shape,
             input_rank,
             features,
@@ -129,8 +111,29 @@ impl<'a> Model<'a> {
             std,
             input_scale,
             input_zero_point,
-            body,
-        })
+            // Zeros (no layer yet): filled in place below, never copied.
+            body: Body::Mlp(Mlp::EMPTY),
+        };
+        let expected_tensors = match (kind, &mut model.body) {
+            (format::KIND_MLP, Body::Mlp(mlp)) => {
+                let n = parse_decimal(meta(meta::NUM_LAYERS)?)
+                    .filter(|n| (1..=MAX_LAYERS).contains(n))
+                    .ok_or(Error::InvalidNumLayers)?;
+                mlp.load(c, n, features, num_classes)?;
+                4 + 7 * n
+            }
+            (format::KIND_TREE, body) => {
+                let d = parse_decimal(meta(meta::DEPTH)?).ok_or(Error::InvalidDepth)?;
+                *body = Body::Tree(Tree::load(c, d, features, num_classes)?);
+                4 + 5
+            }
+            _ => return Err(Error::UnknownKind),
+        };
+        // Every expected name was found and names are unique, so any extra is unknown.
+        if c.num_tensors() != expected_tensors {
+            return Err(Error::UnknownTensor);
+        }
+        Ok(model)
     }
 
     pub fn kind(&self) -> Kind {
@@ -156,7 +159,7 @@ impl<'a> Model<'a> {
 
     /// Name of class `i`, borrowed from the artifact.
     pub fn class_name(&self, i: usize) -> Option<&'a str> {
-        self.classes.split(format::CLASS_SEPARATOR).nth(i)
+        split_ascii(self.classes, format::CLASS_SEPARATOR as u8).nth(i)
     }
 
     /// Hex SHA-256 of the float model the artifact was made from.
@@ -167,7 +170,7 @@ impl<'a> Model<'a> {
     /// MLP: number of dense layers; tree: its depth.
     pub fn num_layers_or_depth(&self) -> usize {
         match &self.body {
-            Body::Mlp(m) => m.layers().len(),
+            Body::Mlp(m) => m.num_layers(),
             Body::Tree(t) => t.depth as usize,
         }
     }
@@ -175,7 +178,7 @@ impl<'a> Model<'a> {
     /// Multiply-accumulates one inference performs.
     pub fn macs(&self) -> usize {
         match &self.body {
-            Body::Mlp(m) => m.layers().iter().map(|l| l.inputs * l.outputs).sum(),
+            Body::Mlp(m) => m.layers().map(|l| l.inputs * l.outputs).sum(),
             Body::Tree(t) => t.depth as usize * t.features,
         }
     }
@@ -256,9 +259,11 @@ impl<'a> Model<'a> {
 /// Index of the first maximum (0 for an empty slice).
 pub fn argmax(logits: &[i8]) -> usize {
     let mut best = 0;
+    let mut max = i8::MIN;
     for (i, &v) in logits.iter().enumerate() {
-        if v > logits[best] {
-            best = i;
+        // Strictly greater, or the first value: the first maximum wins.
+        if v > max || i == 0 {
+            (best, max) = (i, v);
         }
     }
     best
@@ -298,7 +303,7 @@ fn parse_shape(s: &str) -> Result<([usize; MAX_DIMS], usize, usize), Error> {
     let mut dims = [0usize; MAX_DIMS];
     let mut rank = 0;
     let mut product = 1usize;
-    for part in s.split(format::SHAPE_SEPARATOR) {
+    for part in split_ascii(s, format::SHAPE_SEPARATOR as u8) {
         let d = parse_decimal(part)
             .filter(|&d| d > 0)
             .ok_or(Error::InvalidInputShape)?;
@@ -312,7 +317,7 @@ fn parse_shape(s: &str) -> Result<([usize; MAX_DIMS], usize, usize), Error> {
 /// Number of `|`-separated non-empty class names, at most `MAX_CLASSES`.
 fn parse_classes(s: &str) -> Result<usize, Error> {
     let mut n = 0;
-    for name in s.split(format::CLASS_SEPARATOR) {
+    for name in split_ascii(s, format::CLASS_SEPARATOR as u8) {
         if name.is_empty() || n == MAX_CLASSES {
             return Err(Error::InvalidClasses);
         }

@@ -69,8 +69,6 @@ pub fn quantize_value(x: f32, mean: f32, std: f32, scale: f32, zero_point: i32) 
 pub(crate) struct I32s<'a>(pub &'a [u8]);
 
 impl<'a> I32s<'a> {
-    pub const EMPTY: I32s<'static> = I32s(&[]);
-
     /// Value `i`; 0 past the end (the loader checked every length, so that never happens).
     #[inline]
     pub fn get(&self, i: usize) -> i32 {
@@ -82,8 +80,10 @@ impl<'a> I32s<'a> {
 
     pub fn iter(self) -> impl Iterator<Item = i32> + 'a {
         self.0
-            .chunks_exact(4)
-            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|&c| i32::from_le_bytes(c))
     }
 }
 

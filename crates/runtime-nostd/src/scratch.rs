@@ -33,6 +33,12 @@ pub const fn mlp_scratch_len(widths: &[usize]) -> usize {
         }
         k += 1;
     }
+    mlp_scratch_bytes(layers, max_in, max_hidden)
+}
+
+/// The one formula behind `mlp_scratch_len` and `Model::scratch_len`: `layers` dense layers
+/// whose widest input is `max_in` and widest hidden (non-first) input `max_hidden`.
+pub(crate) const fn mlp_scratch_bytes(layers: usize, max_in: usize, max_hidden: usize) -> usize {
     let buffers = if layers > 2 {
         2
     } else {

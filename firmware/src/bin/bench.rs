@@ -67,7 +67,8 @@ fn dsp_selected() -> bool {
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    let model = boot::verified_model();
+    let verified = boot::verified_model();
+    let model = boot::model(&verified);
     let x = &embedded::vectors().x_q[..embedded::FEATURES];
     let mut prep = [0u32; prep_words(embedded::MAX_DENSE_COLS)];
     let mut acc = [0i32; embedded::MAX_DENSE_ROWS];

@@ -9,7 +9,8 @@ use microdistill_firmware::{board, boot, embedded, exit_code, selftest};
 #[cortex_m_rt::entry]
 fn main() -> ! {
     board::stack::paint();
-    let model = boot::verified_model();
+    let verified = boot::verified_model();
+    let model = boot::model(&verified);
     // Two high-water marks: parsing (the header's fixed-capacity tables) and inference.
     let parse_peak = board::stack::peak();
     board::stack::paint();

@@ -16,7 +16,7 @@ use nrf52840_hal::spim::{self, Spim};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    let model = boot::verified_model();
+    let verified = boot::verified_model();
     let Some(p) = pac::Peripherals::take() else {
         defmt::error!("peripherals already taken");
         board::exit(exit_code::PANIC)
@@ -41,13 +41,14 @@ fn main() -> ! {
 
     let mut scratch = [0u8; embedded::SCRATCH_LEN];
     let mut logits = [0i8; embedded::CLASSES];
-    let classifier = match RuntimeClassifier::new(model, &mut scratch, &mut logits) {
-        Ok(c) => c,
-        Err(e) => {
-            defmt::error!("buffers do not fit the model: {}", e);
-            board::exit(exit_code::BAD_MODEL)
-        }
-    };
+    let classifier =
+        match RuntimeClassifier::new(*boot::model(&verified), &mut scratch, &mut logits) {
+            Ok(c) => c,
+            Err(e) => {
+                defmt::error!("buffers do not fit the model: {}", e);
+                board::exit(exit_code::BAD_MODEL)
+            }
+        };
     let mut app = App {
         source: FrameSensor::new(spi),
         classifier,

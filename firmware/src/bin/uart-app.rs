@@ -10,20 +10,21 @@ use microdistill_firmware::{boot, embedded, exit_code, model::RuntimeClassifier}
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    let model = boot::verified_model();
+    let verified = boot::verified_model();
     let Some((rx, tx)) = cmsdk_uart::take() else {
         defmt::error!("UART0 already taken");
         board::exit(exit_code::APP_ERROR)
     };
     let mut scratch = [0u8; embedded::SCRATCH_LEN];
     let mut logits = [0i8; embedded::CLASSES];
-    let classifier = match RuntimeClassifier::new(model, &mut scratch, &mut logits) {
-        Ok(c) => c,
-        Err(e) => {
-            defmt::error!("buffers do not fit the model: {}", e);
-            board::exit(exit_code::BAD_MODEL)
-        }
-    };
+    let classifier =
+        match RuntimeClassifier::new(*boot::model(&verified), &mut scratch, &mut logits) {
+            Ok(c) => c,
+            Err(e) => {
+                defmt::error!("buffers do not fit the model: {}", e);
+                board::exit(exit_code::BAD_MODEL)
+            }
+        };
     let mut app = App {
         source: StreamFrames::new(rx),
         classifier,

@@ -9,6 +9,8 @@ use cortex_m_rt::{ExceptionFrame, exception};
 #[cfg(feature = "qemu")]
 pub mod cmsdk_uart;
 pub mod stack;
+#[cfg(feature = "own-vectors")]
+mod vectors;
 
 #[cfg(all(feature = "semihosting", feature = "rtt"))]
 compile_error!("pick one board feature: its log transport is either semihosting or RTT");

@@ -119,10 +119,14 @@ mod asm_impl {
         let mut r = 0;
         while r + 4 <= rows {
             let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-            let base = weights[r * cols..].as_ptr();
+            // Always Some (lengths_ok); `get` keeps core's formatted panic out of the image.
+            let Some(rows4) = weights.get(r * cols..(r + 4) * cols) else {
+                return false;
+            };
+            let base = rows4.as_ptr();
             let mut wp = base;
-            // SAFETY: rows r..r+4 lie inside `weights` (lengths_ok), so base + 3·cols is in
-            // bounds or one past the end of the slice.
+            // SAFETY: rows r..r+4 are `rows4`, so base + 3·cols is in bounds or one past the
+            // end of the slice.
             let mut wp3 = unsafe { base.add(3 * cols) };
             let mut xp = prep.as_ptr();
             if quads > 0 {
@@ -186,7 +190,8 @@ mod asm_impl {
             let from = 4 * groups;
             if from < cols {
                 // Only when cols % 4 != 0: keeps the common case free of four slice setups.
-                let row = |k: usize| &weights[(r + k) * cols..(r + k + 1) * cols];
+                // Row k and the rows after it: `tail` stops at the input's end.
+                let row = |k: usize| rows4.get(k * cols..).unwrap_or(&[]);
                 a0 = a0.wrapping_add(tail(row(0), input, from));
                 a1 = a1.wrapping_add(tail(row(1), input, from));
                 a2 = a2.wrapping_add(tail(row(2), input, from));
@@ -198,7 +203,9 @@ mod asm_impl {
             r += 4;
         }
         while r < rows {
-            let row = &weights[r * cols..(r + 1) * cols];
+            let Some(row) = weights.get(r * cols..(r + 1) * cols) else {
+                return false;
+            };
             let mut a = 0i32;
             let mut wp = row.as_ptr();
             let mut xp = prep.as_ptr();
@@ -246,7 +253,9 @@ mod asm_impl {
                     );
                 }
             }
-            acc[r] = a.wrapping_add(tail(row, input, 4 * groups));
+            if let Some(out) = acc.get_mut(r) {
+                *out = a.wrapping_add(tail(row, input, 4 * groups));
+            }
             r += 1;
         }
         true
