@@ -44,11 +44,13 @@ cargo clippy --locked --target x86_64-unknown-linux-gnu --no-default-features --
 step "host tests (app over embedded-hal-mock, self-test bookkeeping)"
 cargo test --locked --target x86_64-unknown-linux-gnu --no-default-features
 
-# run EXPECTED_STATUS ELF [extra QEMU args]: the run.sh runner, its status checked.
+# run EXPECTED_STATUS ELF [extra QEMU args]: the run.sh runner, its status checked; its log
+# is kept in $T/report/run.log (footprint.sh reads the self-tests' stack peaks from copies).
+mkdir -p "$T/report"
 run() {
     local want=$1 elf=$2 got=0
     shift 2
-    QEMU_TIMEOUT=120 QEMU_EXTRA="$*" ./run.sh "$elf" || got=$?
+    QEMU_TIMEOUT=120 QEMU_EXTRA="$*" ./run.sh "$elf" | tee "$T/report/run.log" || got=$?
     if [ "$got" != "$want" ]; then
         echo "firmware: $(basename "$elf") exited with $got, expected $want" >&2
         exit 1
@@ -60,7 +62,8 @@ step "QEMU mps2-an386 (Cortex-M4F, DSP kernel): build, self-test, failure paths"
 cargo build --locked --release
 M4=$T/thumbv7em-none-eabihf/release
 run 0 $M4/selftest
-mkdir -p $T/report && cp $M4/selftest $T/report/mps2-an386.elf
+cp $M4/selftest $T/report/mps2-an386.elf
+cp $T/report/run.log $T/report/mps2-an386.log
 run 101 $M4/check-panic
 run 102 $M4/check-hardfault
 
@@ -71,6 +74,7 @@ step "QEMU netduinoplus2 (STM32F405: 1 MB flash at 0x0800_0000, 128 KB RAM): sel
 cargo build --locked --release --no-default-features --features netduinoplus2 --bin selftest
 cp $M4/selftest $T/report/netduinoplus2.elf
 run 0 $T/report/netduinoplus2.elf
+cp $T/report/run.log $T/report/netduinoplus2.log
 
 step "Cortex-M0 build (thumbv6m, reference kernel): self-test on QEMU mps2-an385 (Cortex-M3 core)"
 # ARMv6-M code runs unchanged on an ARMv7-M core; the MPS2 memory map leaves room to spare.
@@ -81,6 +85,7 @@ step "Cortex-M0 on a real part's memory: QEMU microbit (nRF51822, 256 KB flash, 
 cargo build --locked --release --target thumbv6m-none-eabi --no-default-features --features microbit --bin selftest
 cp $T/thumbv6m-none-eabi/release/selftest $T/report/microbit.elf
 run 0 $T/report/microbit.elf
+cp $T/report/run.log $T/report/microbit.log
 
 step "nRF52840-DK build (RTT; flashed with probe-rs, not run here)"
 cargo build --locked --release --no-default-features --features nrf52840
@@ -94,5 +99,9 @@ run 0 $M4/bench
 cargo build --locked --release --target thumbv7m-none-eabi --bin bench
 run 0 $T/thumbv7m-none-eabi/release/bench
 
-step "footprint"
-./footprint.sh "$BIN" $T/report/{mps2-an386,netduinoplus2,nrf52840,microbit,nrf52840-sensor}.elf
+step "footprint (and the goals of issue 5)"
+# Logs of earlier runs must not stand in for this one's: the nRF52840 images are not run.
+rm -f $T/report/{nrf52840,nrf52840-sensor}.log
+# Enforced: the RAM goal (met with about 17 % to spare). The code goal is printed only: it is
+# met with about 3.5 % to spare, which a toolchain update could eat.
+FOOTPRINT_ENFORCE=ram ./footprint.sh "$BIN" $T/report/{mps2-an386,netduinoplus2,nrf52840,microbit,nrf52840-sensor}.elf

@@ -58,30 +58,33 @@ impl Tensor<'_> {
     }
 }
 
-/// The parsed container: about 1.3 KB on a 32-bit target, filled in place (`parse` takes
-/// `&mut self`) so that it exists once, in `Model::from_bytes`'s frame.
-pub(crate) struct Container<'a> {
+/// The header's tables, about 1.3 KB on a 32-bit target: the largest thing on the stack
+/// while `Model::from_bytes` runs. All zeros, so `let mut t = Tables::EMPTY` in the caller is
+/// a memset in place: never built elsewhere and copied, whatever the optimization level.
+pub(crate) struct Tables {
+    tensors: [Entry; MAX_TENSORS],
+    metadata: [(Span, Span); MAX_METADATA],
+}
+
+impl Tables {
+    pub const EMPTY: Tables = Tables {
+        tensors: [Entry::EMPTY; MAX_TENSORS],
+        metadata: [(Span { start: 0, len: 0 }, Span { start: 0, len: 0 }); MAX_METADATA],
+    };
+}
+
+/// The parsed container: the header and data sections, and the header's entries in the
+/// caller's [`Tables`].
+pub(crate) struct Container<'a, 't> {
     header: &'a [u8],
     data: &'a [u8],
-    tensors: [Entry; MAX_TENSORS],
+    t: &'t mut Tables,
     num_tensors: usize,
-    metadata: [(Span, Span); MAX_METADATA],
     num_metadata: usize,
 }
 
-impl<'a> Container<'a> {
-    pub const fn new() -> Self {
-        Container {
-            header: &[],
-            data: &[],
-            tensors: [Entry::EMPTY; MAX_TENSORS],
-            num_tensors: 0,
-            metadata: [(Span { start: 0, len: 0 }, Span { start: 0, len: 0 }); MAX_METADATA],
-            num_metadata: 0,
-        }
-    }
-
-    pub fn parse(&mut self, bytes: &'a [u8]) -> Result<(), Error> {
+impl<'a, 't> Container<'a, 't> {
+    pub fn parse(bytes: &'a [u8], tables: &'t mut Tables) -> Result<Self, Error> {
         let len_bytes: [u8; 8] = bytes
             .get(..8)
             .and_then(|b| b.try_into().ok())
@@ -98,10 +101,16 @@ impl<'a> Container<'a> {
         if header.first() != Some(&b'{') {
             return Err(Error::InvalidHeaderStart);
         }
-        self.header = header;
-        self.data = data;
-        self.parse_header()?;
-        self.validate_offsets()
+        let mut c = Container {
+            header,
+            data,
+            t: tables,
+            num_tensors: 0,
+            num_metadata: 0,
+        };
+        c.parse_header()?;
+        c.validate_offsets()?;
+        Ok(c)
     }
 
     /// The header string a span points at ("" if it does not, which cannot happen for
@@ -139,13 +148,14 @@ impl<'a> Container<'a> {
                     seen_metadata = true;
                     self.parse_metadata(&mut s)?;
                 } else {
-                    let entries = self.tensors.get(..self.num_tensors).unwrap_or(&[]);
+                    let entries = self.t.tensors.get(..self.num_tensors).unwrap_or(&[]);
                     if entries.iter().any(|t| self.str(t.name) == key) {
                         return Err(Error::DuplicateKey);
                     }
                     let mut entry = parse_tensor(&mut s)?;
                     entry.name = self.span(key);
                     let slot = self
+                        .t
                         .tensors
                         .get_mut(self.num_tensors)
                         .ok_or(Error::TooManyTensors)?;
@@ -178,6 +188,7 @@ impl<'a> Container<'a> {
             }
             let entry = (self.span(key), self.span(value));
             let slot = self
+                .t
                 .metadata
                 .get_mut(self.num_metadata)
                 .ok_or(Error::TooManyMetadata)?;
@@ -194,7 +205,11 @@ impl<'a> Container<'a> {
     fn validate_offsets(&mut self) -> Result<(), Error> {
         let data_len = self.data.len();
         let header = self.header;
-        let tensors = self.tensors.get_mut(..self.num_tensors).unwrap_or(&mut []);
+        let tensors = self
+            .t
+            .tensors
+            .get_mut(..self.num_tensors)
+            .unwrap_or(&mut []);
         // Insertion sort by (begin, end) in place: at most 64 entries, no extra memory.
         for i in 1..tensors.len() {
             let mut j = i;
@@ -238,7 +253,7 @@ impl<'a> Container<'a> {
 
     /// The first tensor whose name satisfies `pred`.
     pub fn find_tensor(&self, pred: impl Fn(&str) -> bool) -> Option<Tensor<'a>> {
-        let entries = self.tensors.get(..self.num_tensors)?;
+        let entries = self.t.tensors.get(..self.num_tensors)?;
         let e = entries.iter().find(|t| pred(self.str(t.name)))?;
         Some(Tensor {
             dtype: e.dtype,
@@ -254,7 +269,8 @@ impl<'a> Container<'a> {
     }
 
     fn metadata(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
-        self.metadata
+        self.t
+            .metadata
             .get(..self.num_metadata)
             .unwrap_or(&[])
             .iter()

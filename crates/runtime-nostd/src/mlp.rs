@@ -40,7 +40,7 @@ impl<'a> Mlp<'a> {
     /// place: the layer table (about 420 B on a 32-bit target) is never copied on the stack.
     pub fn load(
         &mut self,
-        c: &Container<'a>,
+        c: &Container<'a, '_>,
         num_layers: usize,
         features: usize,
         classes: usize,
@@ -114,24 +114,36 @@ impl Dense<'_> {
             return Err(Error::ScratchTooSmall);
         }
         let mut acc = [0i32; BLOCK];
-        // Slices taken with `get`: no panicking path (the loader checked every length).
+        // Slices taken with `get`, parameters walked as 4-byte chunks: no panicking path and
+        // no per-output bounds checks (the loader checked every length).
         for (b, out) in output.chunks_mut(BLOCK).enumerate() {
             let rows = self.weight.get(b * BLOCK * self.inputs..).unwrap_or(&[]);
             let acc = acc.get_mut(..out.len()).ok_or(Error::ScratchTooSmall)?;
             if !kernel::dot_rows(rows, input, prep, acc) {
                 return Err(Error::ScratchTooSmall);
             }
-            for (i, (o, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
-                let j = b * BLOCK + i;
-                let a = a.wrapping_add(self.bias.get(j));
-                *o = requantize(a, self.multiplier.get(j), self.shift.get(j), self.out);
+            let (bias, mult, shift) = (
+                self.bias.words_from(b * BLOCK),
+                self.multiplier.words_from(b * BLOCK),
+                self.shift.words_from(b * BLOCK),
+            );
+            for ((((o, &a), b), m), s) in out
+                .iter_mut()
+                .zip(acc.iter())
+                .zip(bias)
+                .zip(mult)
+                .zip(shift)
+            {
+                let a = a.wrapping_add(i32::from_le_bytes(*b));
+                let (m, s) = (i32::from_le_bytes(*m), i32::from_le_bytes(*s));
+                *o = requantize(a, m, s, self.out);
             }
         }
         Ok(())
     }
 }
 
-fn load_layer<'a>(c: &Container<'a>, k: usize, inputs: usize) -> Result<Dense<'a>, Error> {
+fn load_layer<'a>(c: &Container<'a, '_>, k: usize, inputs: usize) -> Result<Dense<'a>, Error> {
     let find = |t: LayerTensor| {
         let name = layer_name(k, t);
         c.find_tensor(|n| name.matches(n))

@@ -1,7 +1,7 @@
 //! `Model`: the artifact parsed in place, its metadata, and `infer`.
 
 use crate::Error;
-use crate::container::{Container, Tensor};
+use crate::container::{Container, Tables, Tensor};
 use crate::format::{
     self, Dtype, MAX_CLASSES, MAX_DIMS, MAX_LAYERS, meta, parse_decimal, split_ascii,
 };
@@ -57,15 +57,15 @@ pub struct Model<'a> {
 impl<'a> Model<'a> {
     /// Parses and validates a `*.int8.safetensors` artifact (FORMAT.md) without copying.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Model<'a>, Error> {
-        // The container table is the largest thing on the stack while loading (~1.3 KB on a
-        // 32-bit target): it is built in place here and only borrowed below.
-        let mut c = Container::new();
-        c.parse(bytes)?;
+        // The header's tables are the largest thing on the stack while loading (~1.3 KB on
+        // a 32-bit target): zeroed in place here and only borrowed below.
+        let mut tables = Tables::EMPTY;
+        let c = Container::parse(bytes, &mut tables)?;
         Self::load(&c)
     }
 
     #[inline(never)]
-    fn load(c: &Container<'a>) -> Result<Model<'a>, Error> {
+    fn load(c: &Container<'a, '_>) -> Result<Model<'a>, Error> {
         let meta = |key: &str| c.meta(key).ok_or(Error::MissingMetadata);
         if meta(meta::FORMAT)? != format::FORMAT_NAME {
             return Err(Error::WrongFormat);

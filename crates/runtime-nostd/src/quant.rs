@@ -30,7 +30,11 @@ pub struct OutputQuant {
 #[inline]
 pub fn requantize(acc: i32, multiplier: i32, shift: i32, out: OutputQuant) -> i8 {
     let s = shift.clamp(MIN_SHIFT, MAX_SHIFT) as u32;
-    let scaled = (i64::from(acc) * i64::from(multiplier) + (1i64 << (s - 1))) >> s;
+    // (p + 2^(s−1)) >> s, computed as ((p >> (s−1)) + 1) >> 1: with p = q·2^(s−1) + r,
+    // 0 <= r < 2^(s−1), both are floor((q + 1) / 2). One variable 64-bit shift instead of
+    // two (each a library call on a Cortex-M); `requantize_rounding_identity` checks it.
+    let product = i64::from(acc) * i64::from(multiplier);
+    let scaled = ((product >> (s - 1)) + 1) >> 1;
     let y = scaled + i64::from(out.zero_point);
     // max then min (not `clamp`, which panics when min > max): total for any parameters.
     y.max(i64::from(out.act_min))
@@ -76,6 +80,16 @@ impl<'a> I32s<'a> {
             Some(&[a, b, c, d]) => i32::from_le_bytes([a, b, c, d]),
             _ => 0,
         }
+    }
+
+    /// Values `i..` as their little-endian bytes (empty past the end), for loops that zip
+    /// them without a bounds check per value.
+    pub fn words_from(self, i: usize) -> &'a [[u8; 4]] {
+        self.0
+            .get(i.saturating_mul(4)..)
+            .unwrap_or(&[])
+            .as_chunks::<4>()
+            .0
     }
 
     pub fn iter(self) -> impl Iterator<Item = i32> + 'a {
@@ -155,6 +169,21 @@ mod tests {
         assert_eq!(quantize_value(f32::NAN, 0.0, 1.0, 1.0, 5), 5);
         // (3 - 1) / 2 / 0.4 = 2.5 → 2 (even), + 1
         assert_eq!(quantize_value(3.0, 1.0, 2.0, 0.4, 1), 3);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn requantize_rounding_identity(acc in proptest::num::i32::ANY,
+                                        m in proptest::num::i32::ANY,
+                                        s in MIN_SHIFT..=MAX_SHIFT,
+                                        z in -300i32..300) {
+            // The rule as written in FORMAT.md, in i128 so nothing can overflow.
+            let p = i128::from(acc) * i128::from(m);
+            let y = ((p + (1i128 << (s - 1))) >> s) + i128::from(z);
+            let want = y.clamp(-128, 127) as i8;
+            let q = OutputQuant { zero_point: z, act_min: -128, act_max: 127 };
+            proptest::prop_assert_eq!(requantize(acc, m, s, q), want);
+        }
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub(crate) struct Tree<'a> {
 
 impl<'a> Tree<'a> {
     pub fn load(
-        c: &Container<'a>,
+        c: &Container<'a, '_>,
         depth: usize,
         features: usize,
         classes: usize,

@@ -15,7 +15,9 @@ pub fn dot_rows(weights: &[i8], input: &[i8], _prep: &[u32], acc: &mut [i32]) ->
         return false;
     }
     for (r, a) in acc.iter_mut().enumerate() {
-        let row = &weights[r * cols..(r + 1) * cols];
+        // Row r and the rows after it: the zip stops at the input's end, after `cols`
+        // weights. (`get`: no panicking path, so no formatting code on a microcontroller.)
+        let row = weights.get(r * cols..).unwrap_or(&[]);
         *a = row.iter().zip(input).fold(0i32, |s, (&w, &x)| {
             s.wrapping_add(i32::from(w) * i32::from(x))
         });
