@@ -1,4 +1,5 @@
-//! One training epoch in candle against the same epoch in PyTorch, in one command:
+//! One training epoch in candle (its autograd, and the hand-written MLP step of
+//! `distill::fast_mlp`) against the same epoch in PyTorch, in one command:
 //! `cargo bench -p distill --bench epoch`. (a) the teacher MLP 784-1200-1200-10 on labels,
 //! (b) the KD student 784-128-10 on cached teacher logits; batch 128, AdamW 1e-3, the same
 //! normalized data (written to a temporary folder that `scripts/bench_torch.py` reads).
@@ -45,7 +46,8 @@ fn main() -> anyhow::Result<()> {
         p.features
     );
 
-    let (teacher, t) = epoch(&p, &[1200, 1200], 0.25, None, None, dir)?;
+    let (_, t_ref) = epoch(&p, &[1200, 1200], 0.25, None, None, dir, false)?;
+    let (teacher, t) = epoch(&p, &[1200, 1200], 0.25, None, None, dir, true)?;
     let logits = predict_logits(&teacher, &p.train_x, 1000)?;
     write_f32(&dir.join("teacher_logits.f32"), &logits)?;
     let kd = KdLoss {
@@ -53,36 +55,42 @@ fn main() -> anyhow::Result<()> {
         temperature: 2.0,
         ..KdLoss::default()
     };
-    let (_, s) = epoch(&p, &[128], 0.0, Some(kd), Some(&logits), dir)?;
+    let (_, s_ref) = epoch(&p, &[128], 0.0, Some(kd), Some(&logits), dir, false)?;
+    let (_, s) = epoch(&p, &[128], 0.0, Some(kd), Some(&logits), dir, true)?;
 
     let torch = run_torch(dir, p.features, p.classes, threads)?;
     println!(
-        "\n| model | candle s | PyTorch s | candle / PyTorch | candle test acc | PyTorch test acc |"
+        "\n| model | candle autograd s | candle fast s | PyTorch s | fast / PyTorch | test acc: autograd / fast / PyTorch |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
-    for (name, c, key) in [
-        ("teacher MLP 784-1200-1200-10", &t, "teacher"),
-        ("KD student 784-128-10, cached logits", &s, "student"),
+    println!("|---|---:|---:|---:|---:|---|");
+    for (name, r, c, key) in [
+        ("teacher MLP 784-1200-1200-10", &t_ref, &t, "teacher"),
+        (
+            "KD student 784-128-10, cached logits",
+            &s_ref,
+            &s,
+            "student",
+        ),
     ] {
-        match torch.iter().find(|r| r.0 == key) {
-            Some((_, pt)) => println!(
-                "| {name} | {:.2} | {:.2} | {:.2} | {:.2}% | {:.2}% |",
-                c.seconds,
-                pt.seconds,
-                c.seconds / pt.seconds,
-                c.test_acc,
-                pt.test_acc
+        let pt = torch.iter().find(|row| row.0 == key).map(|row| &row.1);
+        let (pt_s, ratio, pt_acc) = match pt {
+            Some(pt) => (
+                format!("{:.2}", pt.seconds),
+                format!("{:.2}", c.seconds / pt.seconds),
+                format!("{:.2}%", pt.test_acc),
             ),
-            None => println!(
-                "| {name} | {:.2} | — | — | {:.2}% | — |",
-                c.seconds, c.test_acc
-            ),
-        }
+            None => ("—".into(), "—".into(), "—".into()),
+        };
+        println!(
+            "| {name} | {:.2} | {:.2} | {pt_s} | {ratio} | {:.2}% / {:.2}% / {pt_acc} |",
+            r.seconds, c.seconds, r.test_acc, c.test_acc
+        );
     }
     Ok(())
 }
 
-/// One epoch of an MLP with `hidden` layers; KD when `kd` and `teacher` are given.
+/// One epoch of an MLP with `hidden` layers; KD when `kd` and `teacher` are given; through
+/// the hand-written step (`fast_mlp`) or candle's autograd.
 fn epoch(
     p: &Prepared,
     hidden: &[usize],
@@ -90,11 +98,14 @@ fn epoch(
     kd: Option<KdLoss>,
     teacher: Option<&Tensor>,
     dir: &Path,
+    fast_mlp: bool,
 ) -> anyhow::Result<(Mlp, Timed)> {
     let varmap = VarMap::new();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let dev = &p.device;
-    let model = Mlp::new(&varmap, p.features, hidden, p.classes, dropout, &mut rng, dev)?;
+    let model = Mlp::new(
+        &varmap, p.features, hidden, p.classes, dropout, &mut rng, dev,
+    )?;
     let empty_x = Tensor::zeros((0, p.features), DType::F32, dev)?;
     let empty_y = Tensor::zeros(0, DType::U32, dev)?;
     let data = TrainData {
@@ -116,9 +127,17 @@ fn epoch(
         checkpoint: dir.join("checkpoint.safetensors"),
         resume: false,
         augment: None,
+        fast_mlp,
     };
     let start = Instant::now();
-    train(&model, &varmap, &data, &job, &mut Metrics::none(), &EpochProgress::new(false))?;
+    train(
+        &model,
+        &varmap,
+        &data,
+        &job,
+        &mut Metrics::none(),
+        &EpochProgress::new(false),
+    )?;
     let seconds = start.elapsed().as_secs_f64();
     let test_acc = accuracy(&model as &dyn Classifier, &p.test_x, &p.test_y)?;
     Ok((model, Timed { seconds, test_acc }))
@@ -131,7 +150,9 @@ fn run_torch(
     threads: usize,
 ) -> anyhow::Result<Vec<(String, Timed)>> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench_torch.py");
-    let probe = Command::new("python3").args(["-c", "import torch"]).output();
+    let probe = Command::new("python3")
+        .args(["-c", "import torch"])
+        .output();
     if !probe.is_ok_and(|o| o.status.success()) {
         println!("PyTorch: not importable by python3; `pip install torch` to compare");
         return Ok(Vec::new());
@@ -152,7 +173,10 @@ fn run_torch(
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let v: serde_json::Value = serde_json::from_str(line)
             .with_context(|| format!("bench_torch.py printed `{line}`"))?;
-        let num = |k: &str| v[k].as_f64().context("bench_torch.py output lacks a number");
+        let num = |k: &str| {
+            v[k].as_f64()
+                .context("bench_torch.py output lacks a number")
+        };
         rows.push((
             v["model"].as_str().unwrap_or_default().to_string(),
             Timed {

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::augment::Augment;
 use crate::loss::KdLoss;
-use crate::transfer::TransferConfig;
 use crate::models::OnnxInput;
+use crate::transfer::TransferConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

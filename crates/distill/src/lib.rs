@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod fast_mlp;
 pub mod float_model;
 pub mod fsutil;
 pub mod loss;

@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, InplaceOp1, Layout, Storage, Var};
+use candle_core::{CpuStorage, InplaceOp1, Layout, Storage, Tensor, Var};
 use candle_nn::{Optimizer as _, VarMap};
 
 #[derive(Debug, Clone, Copy)]
@@ -131,19 +131,26 @@ impl FusedAdamW {
         Ok(())
     }
 
+    /// Position of the variable holding `t` in this optimizer's (name) order.
+    pub fn index_of(&self, t: &Tensor) -> Option<usize> {
+        self.vars.iter().position(|v| v.as_tensor().id() == t.id())
+    }
+
+    pub fn len(&self) -> usize {
+        self.vars.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vars.is_empty()
+    }
+
+    /// Element count of each variable, in order.
+    pub fn lens(&self) -> Vec<usize> {
+        self.vars.iter().map(|v| v.elem_count()).collect()
+    }
+
     pub fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
-        self.step += 1;
-        let c = self.cfg;
-        let t = self.step as i32;
-        let update = Update {
-            lr: c.lr as f32,
-            beta1: c.beta1 as f32,
-            beta2: c.beta2 as f32,
-            eps: c.eps as f32,
-            decay: (1.0 - c.lr * c.weight_decay) as f32,
-            bias1: (1.0 - c.beta1.powi(t)) as f32,
-            bias2: (1.0 - c.beta2.powi(t)) as f32,
-        };
+        let update = self.next_update();
         for (var, moments) in self.vars.iter().zip(&self.moments) {
             let Some(grad) = grads.get(var) else { continue };
             let grad = grad.contiguous()?;
@@ -162,6 +169,41 @@ impl FusedAdamW {
             })?;
         }
         Ok(())
+    }
+
+    /// The same step with one gradient slice per variable, in this optimizer's order.
+    pub fn step_slices(&mut self, grads: &[Vec<f32>]) -> candle_core::Result<()> {
+        if grads.len() != self.vars.len() {
+            candle_core::bail!(
+                "{} gradients for {} variables",
+                grads.len(),
+                self.vars.len()
+            )
+        }
+        let update = self.next_update();
+        for ((var, moments), grad) in self.vars.iter().zip(&self.moments).zip(grads) {
+            var.as_tensor().inplace_op1(&InPlace {
+                update,
+                grad,
+                moments,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn next_update(&mut self) -> Update {
+        self.step += 1;
+        let c = self.cfg;
+        let t = self.step as i32;
+        Update {
+            lr: c.lr as f32,
+            beta1: c.beta1 as f32,
+            beta2: c.beta2 as f32,
+            eps: c.eps as f32,
+            decay: (1.0 - c.lr * c.weight_decay) as f32,
+            bias1: (1.0 - c.beta1.powi(t)) as f32,
+            bias2: (1.0 - c.beta2.powi(t)) as f32,
+        }
     }
 }
 

@@ -95,6 +95,7 @@ pub fn train_student(
         checkpoint: ctx.run.checkpoint(&stage),
         resume: ctx.resume,
         augment: None,
+        fast_mlp: true,
     };
     let history = train(&model, &varmap, &data, &job, metrics, ctx.progress)?;
     let logits = predict_logits(&model, &p.test_x, 1000)?;

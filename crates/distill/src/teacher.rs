@@ -30,7 +30,9 @@ impl TeacherModel {
             TeacherModel::Candle(m) => Ok(predict_logits(m.as_ref(), x, 1000)?),
             TeacherModel::Onnx(m, input) => {
                 let n = x.dim(0)?;
-                let raw = p.norm.invert(&x.flatten_all()?.to_vec1::<f32>()?, p.features);
+                let raw = p
+                    .norm
+                    .invert(&x.flatten_all()?.to_vec1::<f32>()?, p.features);
                 let v = m.logits(&onnx_input(&raw, *input, p), n)?;
                 Ok(Tensor::from_vec(v, (n, p.classes), &p.device)?)
             }
@@ -148,6 +150,7 @@ pub fn get(
             checkpoint: run.checkpoint("teacher"),
             resume,
             augment: p.augmenter(cfg.teacher.augment)?,
+            fast_mlp: true,
         };
         history = train(model.as_ref(), &varmap, &data, &job, metrics, progress)?;
         save_varmap(&path, &varmap, Vec::new(), Default::default())?;

@@ -13,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::augment::Augmenter;
 use crate::checkpoint;
 use crate::config::TrainConfig;
+use crate::fast_mlp::{FastMlp, Targets, host_vec};
 use crate::loss::{KdLoss, cross_entropy, kd_loss};
 use crate::metrics::{EpochRecord, Metrics};
 use crate::models::{Classifier, Mode, predict_logits};
@@ -41,6 +42,37 @@ pub struct Job<'a> {
     pub resume: bool,
     /// Perturbs each batch; only for label training (cached teacher logits would not match).
     pub augment: Option<Augmenter>,
+    /// Train an MLP on the CPU through the hand-written step of [`crate::fast_mlp`] (the
+    /// autograd path otherwise; the two are tested against each other).
+    pub fast_mlp: bool,
+}
+
+/// The training tensors as host vectors, for the fast MLP step.
+struct HostData {
+    x: Vec<f32>,
+    y: Vec<u32>,
+    teacher: Option<Vec<f32>>,
+    mask: Option<Vec<f32>>,
+    classes: usize,
+}
+
+impl HostData {
+    fn new(data: &TrainData) -> candle_core::Result<Self> {
+        Ok(HostData {
+            x: host_vec(data.x)?,
+            y: host_vec(data.y)?,
+            teacher: data.teacher.map(host_vec).transpose()?,
+            mask: data.label_mask.map(host_vec).transpose()?,
+            classes: data.teacher.map_or(Ok(0), |t| t.dim(1))?,
+        })
+    }
+
+    fn gather<T: Copy>(v: &[T], width: usize, rows: &[u32]) -> Vec<T> {
+        rows.iter()
+            .flat_map(|&r| &v[r as usize * width..(r as usize + 1) * width])
+            .copied()
+            .collect()
+    }
 }
 
 pub fn train(
@@ -78,6 +110,15 @@ pub fn train(
     }
     let batch = job.cfg.batch_size.min(n).max(1);
     let steps = n.div_ceil(batch);
+    let mut fast = match (model.as_mlp(), &opt) {
+        (Some(mlp), AdamW::Fused(o)) if job.fast_mlp && job.augment.is_none() => {
+            match FastMlp::new(mlp, o, batch)? {
+                Some(f) => Some((mlp, f, HostData::new(data)?)),
+                None => None,
+            }
+        }
+        _ => None,
+    };
     for epoch in history.len()..job.cfg.epochs {
         let start = Instant::now();
         opt.set_lr(lr_at(&job.cfg, epoch));
@@ -88,25 +129,23 @@ pub fn train(
         let bar = progress.epoch(job.stage, epoch + 1, job.cfg.epochs, steps);
         let (mut loss_sum, mut correct) = (0f64, 0usize);
         for (step, chunk) in order.chunks(batch).enumerate() {
-            let idx = Tensor::from_slice(chunk, chunk.len(), data.x.device())?;
-            let mut x = data.x.index_select(&idx, 0)?;
-            if let Some(aug) = &job.augment {
-                let mut v = x.flatten_all()?.to_vec1::<f32>()?;
-                aug.apply(&mut v, &mut rng);
-                x = Tensor::from_vec(v, x.shape(), x.device())?;
-            }
-            let y = data.y.index_select(&idx, 0)?;
-            let logits = model
-                .forward(&x, &mut Mode::Train(&mut rng))?
-                .to_dtype(DType::F32)?;
-            let loss = match (job.kd, data.teacher) {
-                (Some(kd), Some(t)) => {
-                    let mask = data.label_mask.map(|m| m.index_select(&idx, 0)).transpose()?;
-                    kd_loss(&logits, &t.index_select(&idx, 0)?, &y, mask.as_ref(), &kd)?
+            let (value, hits) = match (&mut fast, &mut opt) {
+                (Some((mlp, f, host)), AdamW::Fused(o)) => {
+                    let labels = HostData::gather(&host.y, 1, chunk);
+                    let teacher = host
+                        .teacher
+                        .as_ref()
+                        .map(|t| HostData::gather(t, host.classes, chunk));
+                    let mask = host.mask.as_ref().map(|m| HostData::gather(m, 1, chunk));
+                    let targets = Targets {
+                        labels: &labels,
+                        teacher: teacher.as_deref().zip(job.kd),
+                        mask: mask.as_deref(),
+                    };
+                    f.step(mlp, &host.x, chunk, &targets, &mut rng, o)?
                 }
-                _ => cross_entropy(&logits, &y)?,
+                _ => autograd_step(model, data, job, chunk, &mut rng, &mut opt)?,
             };
-            let value = loss.to_scalar::<f32>()?;
             if !value.is_finite() {
                 bail!(
                     "{}: the loss became {value} at epoch {}, step {step}; stopping. The last \
@@ -116,9 +155,8 @@ pub fn train(
                     job.checkpoint.display()
                 );
             }
-            opt.step(&loss.backward()?)?;
-            loss_sum += value as f64 * chunk.len() as f64;
-            correct += count_correct(&logits, &y)?;
+            correct += hits;
+            loss_sum += value * chunk.len() as f64;
             bar.step(loss_sum / ((step + 1) * batch).min(n) as f64);
         }
         let val_acc = accuracy(model, data.val_x, data.val_y)?;
@@ -138,6 +176,44 @@ pub fn train(
             .with_context(|| format!("saving checkpoint {}", job.checkpoint.display()))?;
     }
     Ok(history)
+}
+
+/// One step through candle's autograd; returns the loss (not applied when not finite) and
+/// the rows classified as their label.
+fn autograd_step(
+    model: &dyn Classifier,
+    data: &TrainData,
+    job: &Job,
+    chunk: &[u32],
+    rng: &mut ChaCha8Rng,
+    opt: &mut AdamW,
+) -> anyhow::Result<(f64, usize)> {
+    let idx = Tensor::from_slice(chunk, chunk.len(), data.x.device())?;
+    let mut x = data.x.index_select(&idx, 0)?;
+    if let Some(aug) = &job.augment {
+        let mut v = x.flatten_all()?.to_vec1::<f32>()?;
+        aug.apply(&mut v, rng);
+        x = Tensor::from_vec(v, x.shape(), x.device())?;
+    }
+    let y = data.y.index_select(&idx, 0)?;
+    let logits = model
+        .forward(&x, &mut Mode::Train(rng))?
+        .to_dtype(DType::F32)?;
+    let loss = match (job.kd, data.teacher) {
+        (Some(kd), Some(t)) => {
+            let mask = data
+                .label_mask
+                .map(|m| m.index_select(&idx, 0))
+                .transpose()?;
+            kd_loss(&logits, &t.index_select(&idx, 0)?, &y, mask.as_ref(), &kd)?
+        }
+        _ => cross_entropy(&logits, &y)?,
+    };
+    let value = loss.to_scalar::<f32>()? as f64;
+    if value.is_finite() {
+        opt.step(&loss.backward()?)?;
+    }
+    Ok((value, count_correct(&logits, &y)?))
 }
 
 /// Cosine decay from `lr` to `lr · final_lr_fraction` over the epochs.

@@ -120,7 +120,11 @@ mod tests {
         let mean0: f32 = z.iter().step_by(2).sum::<f32>() / 10.0;
         assert!(mean0.abs() < 1e-5);
         let back = n.invert(&z, 2);
-        assert!(back.iter().zip(&data().x).all(|(a, b)| (a - b).abs() < 1e-4));
+        assert!(
+            back.iter()
+                .zip(&data().x)
+                .all(|(a, b)| (a - b).abs() < 1e-4)
+        );
         let g = Normalization::fit(&data(), false);
         assert_eq!(g.mean, vec![9.5]);
     }

@@ -50,9 +50,22 @@ impl Mlp {
         }
         Ok(Mlp { layers, dropout })
     }
+
+    pub fn layers(&self) -> &[Linear] {
+        &self.layers
+    }
+
+    /// Dropout probability after each hidden layer while training.
+    pub fn dropout(&self) -> f32 {
+        self.dropout
+    }
 }
 
 impl Classifier for Mlp {
+    fn as_mlp(&self) -> Option<&Mlp> {
+        Some(self)
+    }
+
     fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let mut h = x.clone();
         let last = self.layers.len() - 1;

@@ -24,6 +24,11 @@ pub enum Mode<'a> {
 /// A network mapping normalized inputs `[batch, features]` to logits `[batch, classes]`.
 pub trait Classifier {
     fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor>;
+
+    /// The model as an MLP, which the CPU trains through [`crate::fast_mlp`].
+    fn as_mlp(&self) -> Option<&Mlp> {
+        None
+    }
 }
 
 /// Creates a parameter in `varmap` under `name`, drawn U(−1/√fan_in, 1/√fan_in) like
