@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, InplaceOp1, Layout, Storage, Tensor, Var};
 use candle_nn::{Optimizer as _, VarMap};
+use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy)]
 pub struct AdamWConfig {
@@ -218,6 +219,22 @@ struct Update {
     bias2: f32,
 }
 
+impl Update {
+    fn apply(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], grad: &[f32]) {
+        let step = self.lr / self.bias1;
+        let inv_b2 = 1.0 / self.bias2;
+        for i in 0..p.len() {
+            let g = grad[i];
+            m[i] = self.beta1 * m[i] + (1.0 - self.beta1) * g;
+            v[i] = self.beta2 * v[i] + (1.0 - self.beta2) * g * g;
+            p[i] = p[i] * self.decay - step * m[i] / ((v[i] * inv_b2).sqrt() + self.eps);
+        }
+    }
+}
+
+/// Elements per parallel task of the update.
+const CHUNK: usize = 1 << 15;
+
 struct InPlace<'a> {
     update: Update,
     grad: &'a [f32],
@@ -242,18 +259,16 @@ impl InplaceOp1 for InPlace<'_> {
             .lock()
             .map_err(|_| candle_core::Error::Msg("optimizer state poisoned".into()))?;
         let (m, v) = &mut *guard;
-        if p.len() != self.grad.len() || p.len() != m.len() {
+        if p.len() != self.grad.len() || p.len() != m.len() || p.len() != v.len() {
             candle_core::bail!("parameter, gradient and moment lengths differ")
         }
+        // Split across threads: the 1200×1200 teacher layer alone is 1.4 M updates a step.
         let u = self.update;
-        let step = u.lr / u.bias1;
-        let inv_b2 = 1.0 / u.bias2;
-        for i in 0..p.len() {
-            let g = self.grad[i];
-            m[i] = u.beta1 * m[i] + (1.0 - u.beta1) * g;
-            v[i] = u.beta2 * v[i] + (1.0 - u.beta2) * g * g;
-            p[i] = p[i] * u.decay - step * m[i] / ((v[i] * inv_b2).sqrt() + u.eps);
-        }
+        p.par_chunks_mut(CHUNK)
+            .zip(m.par_chunks_mut(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .zip(self.grad.par_chunks(CHUNK))
+            .for_each(|(((p, m), v), g)| u.apply(p, m, v, g));
         Ok(())
     }
 }
