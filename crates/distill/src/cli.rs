@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::config::{Config, TeacherKind};
+use crate::config::{Config, StudentKind, TeacherKind};
 use crate::loss::SoftLoss;
 use crate::models::OnnxInput;
 
@@ -48,6 +48,24 @@ pub struct Cli {
     pub onnx_input: Option<OnnxInput>,
     #[arg(long)]
     pub teacher_epochs: Option<usize>,
+    /// Student kind: an MLP, or a soft decision tree (Frosst & Hinton 2017).
+    #[arg(long, value_enum)]
+    pub student: Option<StudentKind>,
+    /// Tree depth (1..=10): 2^d − 1 inner nodes, 2^d leaves.
+    #[arg(long)]
+    pub depth: Option<u32>,
+    /// Tree: initial inverse temperature β of the node sigmoids.
+    #[arg(long)]
+    pub tree_beta: Option<f64>,
+    /// Tree: learn β during training.
+    #[arg(long)]
+    pub learn_beta: bool,
+    /// Tree: strength λ of the balance penalty (0 = off).
+    #[arg(long)]
+    pub balance: Option<f64>,
+    /// Student learning rate.
+    #[arg(long)]
+    pub student_lr: Option<f64>,
     /// Student hidden sizes, e.g. 128 or 256,64 (empty for none).
     #[arg(long, value_delimiter = ',')]
     pub student_hidden: Option<Vec<usize>>,
@@ -121,6 +139,14 @@ impl Cli {
         set!(self.teacher, c.teacher.kind);
         set!(self.onnx_input, c.teacher.onnx_input);
         set!(self.teacher_epochs, c.teacher.train.epochs);
+        set!(self.student, c.student.kind);
+        set!(self.depth, c.student.tree.depth);
+        set!(self.tree_beta, c.student.tree.beta);
+        set!(self.balance, c.student.tree.balance);
+        set!(self.student_lr, c.student.train.lr);
+        if self.learn_beta {
+            c.student.tree.learn_beta = true;
+        }
         set!(self.student_hidden, c.student.hidden);
         set!(self.student_epochs, c.student.train.epochs);
         set!(self.student_seeds, c.student.seeds);

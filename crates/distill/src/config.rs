@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::augment::Augment;
-use crate::loss::KdLoss;
+use runtime_nostd::format as fmt;
+
+use crate::loss::{KdLoss, SoftLoss};
 use crate::models::OnnxInput;
 use crate::transfer::TransferConfig;
 
@@ -116,10 +118,23 @@ impl Default for TeacherConfig {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum StudentKind {
+    /// A multilayer perceptron of `student.hidden` sizes.
+    Mlp,
+    /// A soft decision tree (Frosst & Hinton 2017) of `student.tree.depth`.
+    Tree,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StudentConfig {
+    pub kind: StudentKind,
+    /// MLP only.
     pub hidden: Vec<usize>,
+    /// Tree only.
+    pub tree: TreeConfig,
     pub train: TrainConfig,
     /// Train the KD and label-only students with this many seeds and report mean ± std.
     pub seeds: usize,
@@ -128,12 +143,44 @@ pub struct StudentConfig {
 impl Default for StudentConfig {
     fn default() -> Self {
         StudentConfig {
+            kind: StudentKind::Mlp,
             hidden: vec![128],
+            tree: TreeConfig::default(),
             train: TrainConfig {
                 epochs: 20,
                 ..TrainConfig::default()
             },
             seeds: 1,
+        }
+    }
+}
+
+/// The soft decision tree student (Frosst & Hinton 2017).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TreeConfig {
+    /// Depth d: 2^d − 1 inner nodes, 2^d leaves (1..=10, the runtime's limit).
+    pub depth: u32,
+    /// Initial inverse temperature β of the inner nodes' sigmoids.
+    pub beta: f64,
+    /// Learn β (kept positive: its logarithm is the parameter).
+    pub learn_beta: bool,
+    /// Strength λ of the balance penalty (0 turns it off).
+    pub balance: f64,
+    /// Decay of the root's running averages of the branch probabilities; a node at depth k
+    /// uses a window 2^k times longer, because it sees 2^k times fewer samples.
+    pub balance_decay: f64,
+}
+
+impl Default for TreeConfig {
+    fn default() -> Self {
+        TreeConfig {
+            depth: 8,
+            beta: 1.0,
+            learn_beta: false,
+            // The reference run (PyTorch) found its best depth-8 tree with λ = 0.01.
+            balance: 0.01,
+            balance_decay: 0.9,
         }
     }
 }
@@ -229,6 +276,7 @@ impl Config {
             self.student.hidden.iter().all(|&h| h > 0),
             "student.hidden sizes must be > 0"
         );
+        self.validate_tree()?;
         let t = &self.transfer;
         anyhow::ensure!(
             (0.0..=1.0).contains(&t.mixup),
@@ -238,6 +286,40 @@ impl Config {
         anyhow::ensure!(
             t.copies == 0 || self.kd.alpha < 1.0,
             "a transfer set only carries teacher targets: it needs kd.alpha < 1"
+        );
+        Ok(())
+    }
+
+    fn validate_tree(&self) -> anyhow::Result<()> {
+        if self.student.kind != StudentKind::Tree {
+            return Ok(());
+        }
+        let t = &self.student.tree;
+        let (lo, hi) = (fmt::MIN_DEPTH, fmt::MAX_DEPTH);
+        anyhow::ensure!(
+            (lo..=hi).contains(&t.depth),
+            "student.tree.depth must be in {lo}..={hi}, got {}",
+            t.depth
+        );
+        anyhow::ensure!(
+            t.beta > 0.0 && t.beta.is_finite(),
+            "student.tree.beta must be > 0 (the max-path rule takes the sign of w·x + b), got {}",
+            t.beta
+        );
+        anyhow::ensure!(
+            t.balance >= 0.0 && t.balance.is_finite(),
+            "student.tree.balance must be >= 0, got {}",
+            t.balance
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&t.balance_decay),
+            "student.tree.balance_decay must be in [0, 1), got {}",
+            t.balance_decay
+        );
+        anyhow::ensure!(
+            self.kd.soft == SoftLoss::Kl,
+            "a tree student learns leaf distributions: kd.soft must be \"kl\", not {:?}",
+            self.kd.soft
         );
         Ok(())
     }
@@ -252,6 +334,22 @@ mod tests {
         let c = Config::default();
         let back: Config = toml::from_str(&c.to_toml().unwrap()).unwrap();
         assert_eq!(c, back);
+    }
+
+    #[test]
+    fn tree_settings_are_checked() {
+        let mut c: Config =
+            toml::from_str("[student]\nkind = \"tree\"\n[student.tree]\ndepth = 4\n").unwrap();
+        assert_eq!(
+            (c.student.kind, c.student.tree.depth),
+            (StudentKind::Tree, 4)
+        );
+        c.validate().unwrap();
+        c.student.tree.depth = 11;
+        assert!(c.validate().is_err());
+        c.student.tree.depth = 3;
+        c.kd.soft = SoftLoss::LogitMse;
+        assert!(c.validate().is_err());
     }
 
     #[test]

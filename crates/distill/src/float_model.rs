@@ -12,20 +12,60 @@ use runtime_nostd::format::{self as fmt, meta};
 
 use crate::data::Normalization;
 use crate::fsutil::write_atomic;
+use crate::models::SoftTree;
 
-/// Everything besides the weights that describes a float MLP student.
-pub struct MlpMeta<'a> {
+/// Everything besides the weights that describes a float student.
+pub struct StudentMeta<'a> {
     pub input_shape: &'a [usize],
-    pub hidden: &'a [usize],
     pub classes: &'a [String],
     pub norm: &'a Normalization,
     /// The resolved experiment config, stored for provenance.
     pub config_toml: &'a str,
 }
 
-pub fn save_mlp(path: &Path, varmap: &VarMap, meta: &MlpMeta) -> anyhow::Result<()> {
+pub fn save_mlp(
+    path: &Path,
+    varmap: &VarMap,
+    hidden: &[usize],
+    meta: &StudentMeta,
+) -> anyhow::Result<()> {
+    let mut metadata = common_metadata(meta, fmt::KIND_MLP);
+    metadata.insert(
+        meta::HIDDEN.to_string(),
+        join(hidden, fmt::HIDDEN_SEPARATOR),
+    );
+    save_varmap(path, varmap, norm_tensors(meta)?, metadata)
+}
+
+/// Writes a soft tree with exactly the tensors FORMAT.md names (β itself, not a learned
+/// log β the checkpoint holds).
+pub fn save_tree(path: &Path, tree: &SoftTree, meta: &StudentMeta) -> anyhow::Result<()> {
+    let mut metadata = common_metadata(meta, fmt::KIND_TREE);
+    metadata.insert(meta::DEPTH.to_string(), tree.depth.to_string());
+    let mut tensors = norm_tensors(meta)?;
+    tensors.extend([
+        (
+            fmt::FLOAT_TREE_INNER_WEIGHT.to_string(),
+            tree.weight.clone(),
+        ),
+        (fmt::FLOAT_TREE_INNER_BIAS.to_string(), tree.bias.clone()),
+        (fmt::FLOAT_TREE_LEAVES.to_string(), tree.leaves.clone()),
+        (
+            fmt::FLOAT_TREE_BETA.to_string(),
+            Tensor::new(&[tree.beta()?], &Device::Cpu)?,
+        ),
+    ]);
+    save_tensors(path, tensors, metadata)
+}
+
+fn join(v: &[usize], sep: char) -> String {
+    let parts: Vec<String> = v.iter().map(|d| d.to_string()).collect();
+    parts.join(&sep.to_string())
+}
+
+fn norm_tensors(meta: &StudentMeta) -> anyhow::Result<Vec<(String, Tensor)>> {
     let n = meta.norm.mean.len();
-    let extra = vec![
+    Ok(vec![
         (
             fmt::INPUT_MEAN.to_string(),
             Tensor::from_slice(&meta.norm.mean, n, &Device::Cpu)?,
@@ -34,28 +74,22 @@ pub fn save_mlp(path: &Path, varmap: &VarMap, meta: &MlpMeta) -> anyhow::Result<
             fmt::INPUT_STD.to_string(),
             Tensor::from_slice(&meta.norm.std, n, &Device::Cpu)?,
         ),
-    ];
-    let join = |v: &[usize], sep: char| {
-        let parts: Vec<String> = v.iter().map(|d| d.to_string()).collect();
-        parts.join(&sep.to_string())
-    };
-    let metadata = HashMap::from([
-        (meta::KIND.to_string(), fmt::KIND_MLP.to_string()),
+    ])
+}
+
+fn common_metadata(meta: &StudentMeta, kind: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (meta::KIND.to_string(), kind.to_string()),
         (
             meta::INPUT_SHAPE.to_string(),
             join(meta.input_shape, fmt::SHAPE_SEPARATOR),
-        ),
-        (
-            meta::HIDDEN.to_string(),
-            join(meta.hidden, fmt::HIDDEN_SEPARATOR),
         ),
         (
             meta::CLASSES.to_string(),
             meta.classes.join(&fmt::CLASS_SEPARATOR.to_string()),
         ),
         (meta::CONFIG.to_string(), meta.config_toml.to_string()),
-    ]);
-    save_varmap(path, varmap, extra, metadata)
+    ])
 }
 
 /// Writes every variable of `varmap` plus `extra` tensors, atomically, names sorted.
@@ -75,6 +109,15 @@ pub fn save_varmap(
             .collect()
     };
     tensors.extend(extra);
+    save_tensors(path, tensors, metadata)
+}
+
+/// Writes `tensors` as F32 with `metadata`, atomically, through export's sorted writer.
+pub fn save_tensors(
+    path: &Path,
+    tensors: Vec<(String, Tensor)>,
+    metadata: HashMap<String, String>,
+) -> anyhow::Result<()> {
     let owned = tensors
         .iter()
         .map(|(name, t)| {

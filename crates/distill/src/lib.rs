@@ -23,3 +23,4 @@ pub mod students;
 pub mod teacher;
 pub mod train;
 pub mod transfer;
+pub mod tree_loss;

@@ -78,6 +78,27 @@ pub fn masked_cross_entropy(logits: &Tensor, labels: &Tensor, mask: &Tensor) -> 
     (picked * mask)?.sum_all()?.neg()? / labelled as f64
 }
 
+/// What one training batch is scored against: labels, and (KD) the teacher's logits.
+pub struct Targets<'a> {
+    /// u32 labels `[batch]` (any valid index on rows the mask zeroes).
+    pub y: &'a Tensor,
+    /// Teacher logits `[batch, classes]`; `None` trains on labels only.
+    pub teacher: Option<&'a Tensor>,
+    /// 1.0 on rows with a label, 0.0 on transfer-set rows.
+    pub label_mask: Option<&'a Tensor>,
+    pub kd: Option<KdLoss>,
+}
+
+impl Targets<'_> {
+    /// The loss of a student that outputs logits: KD when a teacher is given, else CE.
+    pub fn logits_loss(&self, logits: &Tensor) -> Result<Tensor> {
+        match (self.kd, self.teacher) {
+            (Some(kd), Some(t)) => kd_loss(logits, t, self.y, self.label_mask, &kd),
+            _ => cross_entropy(logits, self.y),
+        }
+    }
+}
+
 /// The full KD objective for one batch; `label_mask` marks the rows that have a label.
 pub fn kd_loss(
     student: &Tensor,

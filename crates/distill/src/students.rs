@@ -1,14 +1,14 @@
 //! Training the students: the KD student and its label-only twin, over one or more seeds.
-use candle_core::Tensor;
+use candle_core::{Result, Tensor};
 use candle_nn::VarMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::Config;
-use crate::float_model::{MlpMeta, save_mlp};
+use crate::config::{Config, StudentKind};
+use crate::float_model::{StudentMeta, save_mlp, save_tree};
 use crate::loss::KdLoss;
 use crate::metrics::{EpochRecord, Metrics};
-use crate::models::{Mlp, count_params, predict_logits};
+use crate::models::{Classifier, Mlp, SoftTree, count_params, predict_logits};
 use crate::prepared::Prepared;
 use crate::progress::EpochProgress;
 use crate::run::{RunDir, logits_accuracy};
@@ -20,7 +20,46 @@ pub struct Student {
     pub test_acc: f64,
     pub params: usize,
     pub logits: Tensor,
+    /// Tree only: test accuracy of the maximum-probability path (what the device runs).
+    pub max_path_acc: Option<f64>,
     pub history: Vec<EpochRecord>,
+}
+
+/// The student being trained, by `student.kind`.
+enum Model {
+    Mlp(Mlp),
+    Tree(SoftTree),
+}
+
+impl Model {
+    fn build(cfg: &Config, p: &Prepared, varmap: &VarMap, rng: &mut ChaCha8Rng) -> Result<Self> {
+        Ok(match cfg.student.kind {
+            StudentKind::Mlp => Model::Mlp(Mlp::new(
+                varmap,
+                p.features,
+                &cfg.student.hidden,
+                p.classes,
+                0.0,
+                rng,
+                &p.device,
+            )?),
+            StudentKind::Tree => Model::Tree(SoftTree::new(
+                varmap,
+                p.features,
+                p.classes,
+                &cfg.student.tree,
+                rng,
+                &p.device,
+            )?),
+        })
+    }
+
+    fn classifier(&self) -> &dyn Classifier {
+        match self {
+            Model::Mlp(m) => m,
+            Model::Tree(t) => t,
+        }
+    }
 }
 
 /// Everything a student run needs besides its loss and seed.
@@ -60,15 +99,7 @@ pub fn train_student(
     let seed = cfg.seed.wrapping_add(2).wrapping_add(1000 * seed_index);
     let varmap = VarMap::new();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let model = Mlp::new(
-        &varmap,
-        p.features,
-        &cfg.student.hidden,
-        p.classes,
-        0.0,
-        &mut rng,
-        &p.device,
-    )?;
+    let model = Model::build(cfg, p, &varmap, &mut rng)?;
     let data = match (kd, ctx.kd_data) {
         (Some(_), Some(d)) => TrainData {
             x: &d.x,
@@ -97,31 +128,49 @@ pub fn train_student(
         augment: None,
         fast_mlp: true,
     };
-    let history = train(&model, &varmap, &data, &job, metrics, ctx.progress)?;
-    let logits = predict_logits(&model, &p.test_x, 1000)?;
+    let history = train(
+        model.classifier(),
+        &varmap,
+        &data,
+        &job,
+        metrics,
+        ctx.progress,
+    )?;
+    let logits = predict_logits(model.classifier(), &p.test_x, 1000)?;
     let test_acc = logits_accuracy(&logits, &p.test_y)?;
-    ctx.progress
-        .println(&format!("{stage}: test accuracy {test_acc:.2}%"));
+    let max_path_acc = match &model {
+        Model::Tree(t) => Some(logits_accuracy(&t.max_path_logits(&p.test_x)?, &p.test_y)?),
+        Model::Mlp(_) => None,
+    };
+    let line = match max_path_acc {
+        Some(m) => format!("{stage}: test accuracy {test_acc:.2}% (soft tree), {m:.2}% (max path)"),
+        None => format!("{stage}: test accuracy {test_acc:.2}%"),
+    };
+    ctx.progress.println(&line);
     if seed_index == 0 {
         let file = if kd.is_some() {
             "student.safetensors"
         } else {
             "student-labels.safetensors"
         };
-        let meta = MlpMeta {
+        let meta = StudentMeta {
             input_shape: &p.shape,
-            hidden: &cfg.student.hidden,
             classes: &p.class_names,
             norm: &p.norm,
             config_toml: ctx.config_toml,
         };
-        save_mlp(&ctx.run.path.join(file), &varmap, &meta)?;
+        let path = ctx.run.path.join(file);
+        match &model {
+            Model::Mlp(_) => save_mlp(&path, &varmap, &cfg.student.hidden, &meta)?,
+            Model::Tree(t) => save_tree(&path, t, &meta)?,
+        }
     }
     Ok(Student {
         stage,
         test_acc,
         params: count_params(&varmap),
         logits,
+        max_path_acc,
         history,
     })
 }

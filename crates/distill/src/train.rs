@@ -14,7 +14,7 @@ use crate::augment::Augmenter;
 use crate::checkpoint;
 use crate::config::TrainConfig;
 use crate::fast_mlp::{FastMlp, Targets, host_vec};
-use crate::loss::{KdLoss, cross_entropy, kd_loss};
+use crate::loss::{self, KdLoss};
 use crate::metrics::{EpochRecord, Metrics};
 use crate::models::{Classifier, Mode, predict_logits};
 use crate::optim::{AdamW, AdamWConfig};
@@ -196,19 +196,20 @@ fn autograd_step(
         x = Tensor::from_vec(v, x.shape(), x.device())?;
     }
     let y = data.y.index_select(&idx, 0)?;
-    let logits = model
-        .forward(&x, &mut Mode::Train(rng))?
-        .to_dtype(DType::F32)?;
-    let loss = match (job.kd, data.teacher) {
-        (Some(kd), Some(t)) => {
-            let mask = data
-                .label_mask
-                .map(|m| m.index_select(&idx, 0))
-                .transpose()?;
-            kd_loss(&logits, &t.index_select(&idx, 0)?, &y, mask.as_ref(), &kd)?
-        }
-        _ => cross_entropy(&logits, &y)?,
+    let mask = data
+        .label_mask
+        .map(|m| m.index_select(&idx, 0))
+        .transpose()?;
+    let teacher = (data.teacher.filter(|_| job.kd.is_some()))
+        .map(|t| t.index_select(&idx, 0))
+        .transpose()?;
+    let targets = loss::Targets {
+        y: &y,
+        teacher: teacher.as_ref(),
+        label_mask: mask.as_ref(),
+        kd: job.kd,
     };
+    let (loss, logits) = model.batch_loss(&x, &targets, &mut Mode::Train(rng))?;
     let value = loss.to_scalar::<f32>()? as f64;
     if value.is_finite() {
         opt.step(&loss.backward()?)?;

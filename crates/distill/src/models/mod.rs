@@ -5,6 +5,7 @@ mod im2col;
 mod mlp;
 mod onnx;
 mod relu_pool;
+mod tree;
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::VarMap;
@@ -14,6 +15,9 @@ use rand_chacha::ChaCha8Rng;
 pub use cnn::{Cnn, CnnSpec};
 pub use mlp::Mlp;
 pub use onnx::{OnnxInput, OnnxTeacher};
+pub use tree::{Paths, SoftTree, leaf_of};
+
+use crate::loss::Targets;
 
 /// Whether a forward pass trains (dropout active, drawing from the RNG) or evaluates.
 pub enum Mode<'a> {
@@ -28,6 +32,13 @@ pub trait Classifier {
     /// The model as an MLP, which the CPU trains through [`crate::fast_mlp`].
     fn as_mlp(&self) -> Option<&Mlp> {
         None
+    }
+
+    /// The training loss of one batch and the logits it was computed from. Students whose
+    /// loss is not a function of their logits alone (the soft tree) override it.
+    fn batch_loss(&self, x: &Tensor, t: &Targets, mode: &mut Mode) -> Result<(Tensor, Tensor)> {
+        let logits = self.forward(x, mode)?.to_dtype(DType::F32)?;
+        Ok((t.logits_loss(&logits)?, logits))
     }
 }
 

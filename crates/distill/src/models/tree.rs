@@ -1,0 +1,271 @@
+//! The soft decision tree student (Frosst & Hinton 2017).
+//!
+//! Inner node i (heap order: children of n are 2n+1 left, 2n+2 right) goes right with
+//! probability p_i(x) = σ(β (w_i·x + b_i)); leaf ℓ holds a class distribution softmax(φ_ℓ).
+//! Training sees every path, weighted by its probability (`crate::tree_loss`); inference takes
+//! only the maximum-probability path, right iff w_i·x + b_i > 0, which is what `export`
+//! quantizes and the device runs. Parameter names are the float-model contract (FORMAT.md).
+use std::cell::RefCell;
+
+use candle_core::{D, DType, Device, Result, Tensor, Var};
+use candle_nn::VarMap;
+use candle_nn::ops::{log_softmax, sigmoid, softmax};
+use rand_chacha::ChaCha8Rng;
+use runtime_nostd::format as fmt;
+
+use super::{Classifier, Mode, param};
+use crate::config::TreeConfig;
+use crate::loss::Targets;
+use crate::tree_loss::{Balance, tree_loss};
+
+/// Checkpoint-only name of a learned β's logarithm (the float model stores β itself).
+const LOG_BETA: &str = "tree.log_beta";
+
+pub struct SoftTree {
+    pub depth: usize,
+    /// `[2^d − 1, F]`.
+    pub weight: Tensor,
+    /// `[2^d − 1]`.
+    pub bias: Tensor,
+    /// Leaf logits φ, `[2^d, C]`.
+    pub leaves: Tensor,
+    beta: Beta,
+    cfg: TreeConfig,
+    /// Running averages of the branch probabilities, carried from batch to batch.
+    balance: RefCell<Balance>,
+}
+
+enum Beta {
+    Fixed(f64),
+    /// log β, so that β stays positive and the max-path rule stays the sign of w·x + b.
+    Learned(Tensor),
+}
+
+/// Probabilities of reaching each node: inner nodes `[B, 2^d − 1]` and leaves `[B, 2^d]`.
+pub struct Paths {
+    pub inner: Tensor,
+    pub leaves: Tensor,
+}
+
+impl SoftTree {
+    pub fn new(
+        varmap: &VarMap,
+        features: usize,
+        classes: usize,
+        cfg: &TreeConfig,
+        rng: &mut ChaCha8Rng,
+        dev: &Device,
+    ) -> Result<Self> {
+        let depth = cfg.depth as usize;
+        if !(fmt::MIN_DEPTH..=fmt::MAX_DEPTH).contains(&cfg.depth) {
+            candle_core::bail!("tree depth {depth} outside the runtime's range")
+        }
+        let (inner, leaves) = ((1 << depth) - 1, 1 << depth);
+        let weight = param(
+            varmap,
+            fmt::FLOAT_TREE_INNER_WEIGHT,
+            &[inner, features],
+            features,
+            rng,
+            dev,
+        )?;
+        let bias = param(
+            varmap,
+            fmt::FLOAT_TREE_INNER_BIAS,
+            &[inner],
+            features,
+            rng,
+            dev,
+        )?;
+        let leaves = param(
+            varmap,
+            fmt::FLOAT_TREE_LEAVES,
+            &[leaves, classes],
+            classes,
+            rng,
+            dev,
+        )?;
+        let beta = if cfg.learn_beta {
+            Beta::Learned(log_beta(varmap, cfg.beta, dev)?)
+        } else {
+            Beta::Fixed(cfg.beta)
+        };
+        Ok(SoftTree {
+            depth,
+            weight,
+            bias,
+            leaves,
+            beta,
+            cfg: *cfg,
+            balance: RefCell::new(Balance::default()),
+        })
+    }
+
+    /// The current inverse temperature β.
+    pub fn beta(&self) -> Result<f32> {
+        match &self.beta {
+            Beta::Fixed(b) => Ok(*b as f32),
+            Beta::Learned(l) => l.exp()?.flatten_all()?.to_vec1::<f32>().map(|v| v[0]),
+        }
+    }
+
+    /// w_i·x + b_i for every inner node, `[B, 2^d − 1]`.
+    pub fn node_logits(&self, x: &Tensor) -> Result<Tensor> {
+        x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)
+    }
+
+    /// p_i = σ(β (w_i·x + b_i)), the probability of going right.
+    fn right_probs(&self, x: &Tensor) -> Result<Tensor> {
+        let z = self.node_logits(x)?;
+        match &self.beta {
+            Beta::Fixed(b) => sigmoid(&(z * *b)?),
+            Beta::Learned(l) => sigmoid(&z.broadcast_mul(&l.exp()?)?),
+        }
+    }
+
+    /// Right-branch probabilities and the path probabilities, level by level.
+    pub fn paths(&self, x: &Tensor) -> Result<(Tensor, Paths)> {
+        let p = self.right_probs(x)?;
+        let b = x.dim(0)?;
+        let mut reach = Tensor::ones((b, 1), DType::F32, x.device())?;
+        let mut levels = Vec::with_capacity(self.depth);
+        for level in 0..self.depth {
+            let width = 1 << level;
+            let p_l = p.narrow(1, width - 1, width)?;
+            let right = (&reach * &p_l)?;
+            let left = (&reach - &right)?;
+            levels.push(reach);
+            // Children of the level's k-th node are the next level's 2k (left) and 2k+1.
+            reach = Tensor::stack(&[left, right], 2)?.reshape((b, 2 * width))?;
+        }
+        let inner = Tensor::cat(&levels, 1)?;
+        Ok((
+            p,
+            Paths {
+                inner,
+                leaves: reach,
+            },
+        ))
+    }
+
+    /// Leaf reached by the maximum-probability path, per row (right iff w·x + b > 0).
+    pub fn max_path_leaves(&self, x: &Tensor) -> Result<Vec<u32>> {
+        let z = self
+            .node_logits(x)?
+            .to_dtype(DType::F32)?
+            .to_vec2::<f32>()?;
+        Ok(z.iter()
+            .map(|row| leaf_of(row, self.depth).0 as u32)
+            .collect())
+    }
+
+    /// The reached leaf's logits φ per row, `[B, C]`: its argmax is the max-path class.
+    pub fn max_path_logits(&self, x: &Tensor) -> Result<Tensor> {
+        let n = x.dim(0)?;
+        let leaves = Tensor::from_vec(self.max_path_leaves(x)?, n, x.device())?;
+        self.leaves.index_select(&leaves, 0)
+    }
+
+    /// Leaf class distributions softmax(φ), `[2^d, C]`.
+    pub fn leaf_probs(&self) -> Result<Tensor> {
+        softmax(&self.leaves, D::Minus1)
+    }
+}
+
+/// The leaf reached from node logits `z` (heap order) and the inner nodes visited on the way.
+pub fn leaf_of(z: &[f32], depth: usize) -> (usize, Vec<(usize, bool)>) {
+    let mut node = 0;
+    let mut path = Vec::with_capacity(depth);
+    for _ in 0..depth {
+        let right = z[node] > 0.0;
+        path.push((node, right));
+        node = 2 * node + if right { 2 } else { 1 };
+    }
+    (node - ((1 << depth) - 1), path)
+}
+
+fn log_beta(varmap: &VarMap, beta: f64, dev: &Device) -> Result<Tensor> {
+    let mut data = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("parameter map poisoned".into()))?;
+    if let Some(v) = data.get(LOG_BETA) {
+        return Ok(v.as_tensor().clone());
+    }
+    let var = Var::from_tensor(&Tensor::new(&[beta.ln() as f32], dev)?)?;
+    let t = var.as_tensor().clone();
+    data.insert(LOG_BETA.to_string(), var);
+    Ok(t)
+}
+
+impl Classifier for SoftTree {
+    /// Log of the mixture Σ_ℓ P_ℓ(x) softmax(φ_ℓ): the soft tree's prediction.
+    fn forward(&self, x: &Tensor, _mode: &mut Mode) -> Result<Tensor> {
+        let (_, paths) = self.paths(x)?;
+        paths
+            .leaves
+            .matmul(&self.leaf_probs()?)?
+            .clamp(1e-30, 1.0)?
+            .log()
+    }
+
+    fn batch_loss(&self, x: &Tensor, t: &Targets, mode: &mut Mode) -> Result<(Tensor, Tensor)> {
+        let (p, paths) = self.paths(x)?;
+        let leaf_logp = log_softmax(&self.leaves, D::Minus1)?;
+        let mixture = paths.leaves.matmul(&leaf_logp.exp()?)?;
+        let logits = mixture.clamp(1e-30, 1.0)?.log()?.detach();
+        let mut balance = self.balance.borrow_mut();
+        let update = matches!(mode, Mode::Train(_));
+        let loss = tree_loss(&self.leaves, &p, &paths, t, &self.cfg, &mut balance, update)?;
+        Ok((loss, logits))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn path_probabilities_sum_to_one_and_follow_heap_order() -> Result<()> {
+        let dev = Device::Cpu;
+        let varmap = VarMap::new();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let cfg = TreeConfig {
+            depth: 3,
+            ..TreeConfig::default()
+        };
+        let tree = SoftTree::new(&varmap, 5, 4, &cfg, &mut rng, &dev)?;
+        let x = Tensor::new(
+            &[[0.3f32, -1.0, 2.0, 0.5, -0.2], [1.0, 1.0, -1.0, 0.0, 0.4]],
+            &dev,
+        )?;
+        let (p, paths) = tree.paths(&x)?;
+        let sums = paths.leaves.sum(1)?.to_vec1::<f32>()?;
+        assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5), "{sums:?}");
+        // Leaf 5 = right at the root, left at node 2, right at node 5.
+        let p = p.to_vec2::<f32>()?;
+        let want = p[0][0] * (1.0 - p[0][2]) * p[0][5];
+        let got = paths.leaves.to_vec2::<f32>()?[0][5];
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        // Node 4 (left child of 1) is reached with P(right at 0) · P(left at 1).
+        let want = p[0][0] * (1.0 - p[0][1]);
+        let got = paths.inner.to_vec2::<f32>()?[0][4];
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        Ok(())
+    }
+
+    #[test]
+    fn max_path_follows_the_sign() {
+        // Root right (2), node 2 left (5), node 5 right → leaf 12 − 7 = 5.
+        let mut z = vec![0.0f32; 7];
+        z[0] = 1.0;
+        z[2] = -0.5;
+        z[5] = 0.1;
+        let (leaf, path) = leaf_of(&z, 3);
+        assert_eq!(leaf, 5);
+        assert_eq!(path, vec![(0, true), (2, false), (5, true)]);
+        // Exactly zero goes left, as in export and the runtime (`acc > 0`).
+        assert_eq!(leaf_of(&[0.0], 1).0, 0);
+    }
+}
