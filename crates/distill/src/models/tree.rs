@@ -248,8 +248,8 @@ mod tests {
         let want = p[0][0] * (1.0 - p[0][2]) * p[0][5];
         let got = paths.leaves.to_vec2::<f32>()?[0][5];
         assert!((got - want).abs() < 1e-6, "{got} vs {want}");
-        // Node 4 (left child of 1) is reached with P(right at 0) · P(left at 1).
-        let want = p[0][0] * (1.0 - p[0][1]);
+        // Node 4 (right child of 1, the root's left child) is reached with P(left at 0) · P(right at 1).
+        let want = (1.0 - p[0][0]) * p[0][1];
         let got = paths.inner.to_vec2::<f32>()?[0][4];
         assert!((got - want).abs() < 1e-6, "{got} vs {want}");
         Ok(())
