@@ -24,3 +24,4 @@ pub mod teacher;
 pub mod train;
 pub mod transfer;
 pub mod tree_loss;
+pub mod tree_report;

@@ -2,7 +2,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::config::Config;
+use crate::config::{Config, StudentKind};
 use crate::fsutil::write_atomic;
 use crate::metrics::EpochRecord;
 use crate::plots::{self, Curve};
@@ -12,8 +12,11 @@ pub struct ModelRow {
     pub name: String,
     pub test_acc: f64,
     pub params: usize,
-    /// Bytes of the int8 artifact's weights and per-channel constants, when it is an MLP.
+    /// Bytes of the int8 artifact's weights and per-channel constants (students only).
     pub int8_bytes: Option<usize>,
+    /// Soft tree only: test accuracy of the maximum-probability path (`test_acc` is the
+    /// mixture's).
+    pub max_path_acc: Option<f64>,
     pub confusion: Vec<u32>,
 }
 
@@ -22,14 +25,15 @@ impl ModelRow {
         name: &str,
         test_acc: f64,
         params: usize,
-        widths: Option<&[usize]>,
+        int8_bytes: Option<usize>,
         confusion: Vec<u32>,
     ) -> Self {
         ModelRow {
             name: name.to_string(),
             test_acc,
             params,
-            int8_bytes: widths.map(int8_estimate),
+            int8_bytes,
+            max_path_acc: None,
             confusion,
         }
     }
@@ -41,6 +45,13 @@ pub fn int8_estimate(widths: &[usize]) -> usize {
     widths.windows(2).map(|w| w[0] * w[1] + 16 * w[1]).sum()
 }
 
+/// A depth-d tree: per inner node F int8 weights, an f32 scale and an i32 bias; per leaf C
+/// u8 probabilities and a u8 class (FORMAT.md).
+pub fn tree_int8_estimate(depth: u32, features: usize, classes: usize) -> usize {
+    let inner = (1usize << depth) - 1;
+    inner * (features + 8) + (inner + 1) * (classes + 1)
+}
+
 pub struct Report<'a> {
     pub config: &'a Config,
     pub data_source: &'a str,
@@ -49,6 +60,8 @@ pub struct Report<'a> {
     pub curves: &'a [(String, Vec<EpochRecord>)],
     pub export: Option<&'a export::ExportReport>,
     pub seeds: &'a SeedSummary,
+    /// Whether `tree.png` (the distilled tree's picture) was written.
+    pub tree_png: bool,
 }
 
 /// Test accuracies of the students over seeds (index 0 is the run's main student).
@@ -56,6 +69,9 @@ pub struct Report<'a> {
 pub struct SeedSummary {
     pub kd: Vec<f64>,
     pub labels: Vec<f64>,
+    /// Soft tree only: the max-path accuracies of the same students.
+    pub kd_max_path: Vec<f64>,
+    pub labels_max_path: Vec<f64>,
 }
 
 impl Report<'_> {
@@ -139,6 +155,9 @@ impl Report<'_> {
                 )?;
                 writeln!(md, "\nMean gain of distillation: {:+.2} points.", km - lm)?;
             }
+        }
+        if c.student.kind == StudentKind::Tree {
+            crate::tree_report::write(&mut md, self)?;
         }
         if let Some(e) = self.export {
             writeln!(

@@ -5,12 +5,12 @@ use anyhow::Context;
 use candle_core::{D, Device, Tensor};
 
 use crate::cache::Cache;
-use crate::config::Config;
+use crate::config::{Config, StudentKind};
 use crate::data::{DataBundle, load_dir};
 use crate::metrics::{EpochRecord, Metrics, confusion};
 use crate::prepared::Prepared;
 use crate::progress::EpochProgress;
-use crate::report::{ModelRow, Report, SeedSummary};
+use crate::report::{ModelRow, Report, SeedSummary, int8_estimate, tree_int8_estimate};
 use crate::students::{Ctx, train_student};
 use crate::teacher;
 
@@ -106,7 +106,12 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         resume: opts.resume,
         progress: &progress,
     };
-    let widths = layer_widths(p.features, &cfg.student.hidden, p.classes);
+    let int8_bytes = match cfg.student.kind {
+        StudentKind::Mlp => {
+            int8_estimate(&layer_widths(p.features, &cfg.student.hidden, p.classes))
+        }
+        StudentKind::Tree => tree_int8_estimate(cfg.student.tree.depth, p.features, p.classes),
+    };
     let mut seeds = SeedSummary::default();
     for seed_index in 0..cfg.student.seeds.max(1) as u64 {
         let kd = train_student(&ctx, Some(cfg.kd), seed_index, &mut metrics)?;
@@ -117,19 +122,25 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         };
         seeds.kd.push(kd.test_acc);
         seeds.labels.extend(base.as_ref().map(|b| b.test_acc));
+        seeds.kd_max_path.extend(kd.max_path_acc);
+        seeds
+            .labels_max_path
+            .extend(base.as_ref().and_then(|b| b.max_path_acc));
         if seed_index > 0 {
             continue;
         }
         for (name, s) in
             std::iter::once(("KD student", kd)).chain(base.map(|b| ("label-only student", b)))
         {
-            rows.push(ModelRow::new(
+            let mut row = ModelRow::new(
                 name,
                 s.test_acc,
                 s.params,
-                Some(&widths),
+                Some(int8_bytes),
                 confusion_of(&s.logits, &p)?,
-            ));
+            );
+            row.max_path_acc = s.max_path_acc;
+            rows.push(row);
             curves.push((s.stage, s.history));
         }
     }
@@ -146,6 +157,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         curves: &curves,
         export: exported.as_ref(),
         seeds: &seeds,
+        tree_png: false,
     };
     report.write(&run.path)?;
     progress.println(&format!("report: {}", run.path.join("report.md").display()));

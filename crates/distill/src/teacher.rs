@@ -131,8 +131,9 @@ pub fn get(
         ));
     } else {
         progress.println(&format!(
-            "teacher: training a {label} with {params} parameters on {:?}",
-            dev
+            "teacher: training a {label} with {params} parameters on {:?} (no cached {})",
+            dev,
+            path.display()
         ));
         let data = TrainData {
             x: &p.train_x,
