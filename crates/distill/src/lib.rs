@@ -24,4 +24,5 @@ pub mod teacher;
 pub mod train;
 pub mod transfer;
 pub mod tree_loss;
+pub mod tree_plots;
 pub mod tree_report;

@@ -15,11 +15,11 @@ use plotters::prelude::*;
 use plotters::style::FontTransform::Rotate270;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 /// Largest canvas side we render: the bitmap is held in memory before it is encoded.
 const MAX_SIDE: usize = 16_384;
 /// Tableau colours: distinguishable, also with red-green colour blindness.
-const PALETTE: [RGBColor; 6] = [
+pub(crate) const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -28,10 +28,10 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 /// Colour-map ends: ColorBrewer RdBu for signed tiles, Blues for the confusion matrix.
-const NEG: [f64; 3] = [33.0, 102.0, 172.0];
-const POS: [f64; 3] = [178.0, 24.0, 43.0];
+pub(crate) const NEG: [f64; 3] = [33.0, 102.0, 172.0];
+pub(crate) const POS: [f64; 3] = [178.0, 24.0, 43.0];
 const HEAT: [f64; 3] = [8.0, 48.0, 107.0];
-const GREY: RGBColor = RGBColor(100, 100, 100);
+pub(crate) const GREY: RGBColor = RGBColor(100, 100, 100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
@@ -47,7 +47,7 @@ pub enum PlotError {
     Io(String, #[source] std::io::Error),
 }
 
-fn de(e: impl std::fmt::Display) -> PlotError {
+pub(crate) fn de(e: impl std::fmt::Display) -> PlotError {
     PlotError::Draw(e.to_string())
 }
 
@@ -72,10 +72,10 @@ pub struct Tile {
     pub pixels: Vec<f32>,
 }
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
 /// Renders `draw` onto a white `w`×`h` canvas at `<stem>.tmp.png`, then renames it to `path`.
-fn write_atomic<F>(path: &Path, (w, h): (usize, usize), draw: F) -> Result<(), PlotError>
+pub(crate) fn write_atomic<F>(path: &Path, (w, h): (usize, usize), draw: F) -> Result<(), PlotError>
 where
     F: FnOnce(&Area) -> Result<(), PlotError>,
 {
@@ -109,7 +109,7 @@ where
     res
 }
 
-fn style(size: f64, ink: RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
+pub(crate) fn style(size: f64, ink: RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
     // Built field by field: `TextStyle::color` would tie the style to a borrow of the colour.
     TextStyle {
         font: (FONT, size).into_font(),
@@ -118,13 +118,18 @@ fn style(size: f64, ink: RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
     }
 }
 
-fn put(root: &Area, s: &str, at: (usize, usize), st: &TextStyle) -> Result<(), PlotError> {
+pub(crate) fn put(
+    root: &Area,
+    s: &str,
+    at: (usize, usize),
+    st: &TextStyle,
+) -> Result<(), PlotError> {
     root.draw(&Text::new(s, (at.0 as i32, at.1 as i32), st.clone()))
         .map_err(de)
 }
 
 /// Rectangle from `a` to `b` (exclusive), filled or outlined per `st`.
-fn rect(
+pub(crate) fn rect(
     root: &Area,
     a: (usize, usize),
     b: (usize, usize),
@@ -134,12 +139,12 @@ fn rect(
     root.draw(&Rectangle::new(corners, st)).map_err(de)
 }
 
-fn width(text: &str, size: f64) -> Result<usize, PlotError> {
+pub(crate) fn width(text: &str, size: f64) -> Result<usize, PlotError> {
     Ok((FONT, size).into_font().box_size(text).map_err(de)?.0 as usize)
 }
 
 /// Shortens `text` with an ellipsis until it fits in `max_px` at `size`.
-fn fit(text: &str, size: f64, max_px: usize) -> Result<String, PlotError> {
+pub(crate) fn fit(text: &str, size: f64, max_px: usize) -> Result<String, PlotError> {
     let (mut chars, mut s) = (text.chars().collect::<Vec<_>>(), text.to_string());
     while width(&s, size)? > max_px && chars.pop().is_some() {
         s = chars.iter().collect::<String>() + "…";
@@ -148,7 +153,7 @@ fn fit(text: &str, size: f64, max_px: usize) -> Result<String, PlotError> {
 }
 
 /// White at `t` = 0, `end` at `t` = 1.
-fn ramp(end: [f64; 3], t: f64) -> RGBColor {
+pub(crate) fn ramp(end: [f64; 3], t: f64) -> RGBColor {
     let c = |i: usize| (255.0 - (255.0 - end[i]) * t.clamp(0.0, 1.0)).round() as u8;
     RGBColor(c(0), c(1), c(2))
 }

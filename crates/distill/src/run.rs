@@ -144,6 +144,13 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
             curves.push((s.stage, s.history));
         }
     }
+    let tree_png = cfg.student.kind == StudentKind::Tree;
+    if tree_png {
+        let model = export::FloatModel::load(&run.path.join("student.safetensors"))?;
+        let view = crate::tree_plots::TreeView::from_model(&model)?;
+        let title = format!("Distilled soft decision tree, depth {}", view.depth);
+        crate::tree_plots::tree_png(&run.path.join("tree.png"), &title, &view)?;
+    }
     let exported = if cfg.export.enabled {
         Some(export_student(cfg, &p, &run, &progress)?)
     } else {
@@ -157,7 +164,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         curves: &curves,
         export: exported.as_ref(),
         seeds: &seeds,
-        tree_png: false,
+        tree_png,
     };
     report.write(&run.path)?;
     progress.println(&format!("report: {}", run.path.join("report.md").display()));

@@ -45,7 +45,7 @@ impl Model {
             )?),
             StudentKind::Tree => Model::Tree(SoftTree::new(
                 varmap,
-                p.features,
+                &p.train_x.mean(0)?,
                 p.classes,
                 &cfg.student.tree,
                 rng,

@@ -1,0 +1,101 @@
+//! `explain`: the path one test input takes down a trained soft tree, as a PNG — the input,
+//! each visited node's filter with w·x + b and the branch taken, and the reached leaf.
+//!
+//! `cargo run --release -p distill --bin explain -- --model RUN/student.safetensors --index 3`
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+
+use distill::tree_plots::{TreeView, path_png};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "explain",
+    about = "Draw the path one test input takes down a trained soft tree."
+)]
+struct Args {
+    /// The float tree `distill` saved (`RUN/student.safetensors`).
+    #[arg(long)]
+    model: PathBuf,
+    /// Index of the test input.
+    #[arg(long, default_value_t = 0)]
+    index: usize,
+    /// Data folder whose test split holds the input (the committed subset when absent).
+    #[arg(long, default_value = "/usr/share/datasets/fashion-mnist")]
+    data: PathBuf,
+    /// Label column of CSV data.
+    #[arg(long, default_value = "label")]
+    label_column: String,
+    /// Output PNG (default: `explain-<index>.png` beside the model).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn main() -> std::process::ExitCode {
+    match run(&Args::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(a: &Args) -> anyhow::Result<()> {
+    let model = export::FloatModel::load(&a.model)
+        .with_context(|| format!("{}: cannot load the model", a.model.display()))?;
+    let view = TreeView::from_model(&model).with_context(|| a.model.display().to_string())?;
+    let dir = if a.data.exists() {
+        a.data.clone()
+    } else {
+        distill::run::bundled_subset()
+    };
+    let bundle = distill::data::load_dir(&dir, &a.label_column)?;
+    let test = &bundle.test;
+    let f = model.features();
+    anyhow::ensure!(
+        test.x.len() / test.y.len().max(1) == f,
+        "{}: inputs of {} features, the model takes {f}",
+        dir.display(),
+        test.x.len() / test.y.len().max(1)
+    );
+    anyhow::ensure!(
+        a.index < test.y.len(),
+        "--index {} is out of range: the test split of {} has {} inputs",
+        a.index,
+        dir.display(),
+        test.y.len()
+    );
+    let raw = &test.x[a.index * f..(a.index + 1) * f];
+    let mut x_n = Vec::with_capacity(f);
+    export::float_forward::normalize(&model, raw, &mut x_n);
+    let (visited, leaf) = view.walk(&x_n);
+    let c = view.classes.len();
+    let class = export::float_forward::argmax(&view.leaf_probs[leaf * c..(leaf + 1) * c]);
+    let truth = test.y[a.index] as usize;
+    let name = |k: usize| {
+        view.classes
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| k.to_string())
+    };
+    for (level, (node, z)) in visited.iter().enumerate() {
+        let dir = if *z > 0.0 { "right" } else { "left" };
+        println!("level {level}: node {node:4}  w·x+b = {z:9.3}  → {dir}");
+    }
+    println!("leaf {leaf}: {} (true class: {})", name(class), name(truth));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| a.model.with_file_name(format!("explain-{}.png", a.index)));
+    let title = format!(
+        "Test input {} ({}): predicted {} at leaf {leaf}",
+        a.index,
+        name(truth),
+        name(class)
+    );
+    path_png(&out, &title, &view, raw, &visited, leaf)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
