@@ -61,10 +61,11 @@ impl Agreement {
     pub fn problems(&self) -> Vec<String> {
         let mut p = self.raw.violations();
         let s = &self.same_input;
-        if !s.logit_samples.is_empty() || !s.class_samples.is_empty() {
+        let leaves = &s.leaf_samples;
+        if !s.logit_samples.is_empty() || !s.class_samples.is_empty() || !leaves.is_empty() {
             p.push(format!(
                 "not bit-exact on the same x_q: logits differ on inputs {:?} (max |Δ| {}), \
-                 classes on {:?}",
+                 classes on {:?}, leaves on {leaves:?}",
                 s.logit_samples, s.max_logit_diff, s.class_samples
             ));
         }

@@ -26,6 +26,8 @@ pub struct Comparison {
     pub max_logit_diff: u32,
     /// Inputs whose top-1 class differs.
     pub class_samples: Vec<usize>,
+    /// Tree only: inputs whose reached leaf differs.
+    pub leaf_samples: Vec<usize>,
 }
 
 /// Differing rows of two `[N * width]` arrays.
@@ -44,6 +46,7 @@ impl Comparison {
         let same_shape = tr.class.len() == n
             && tr.x_q.len() == rt.x_q.len()
             && tr.logits.len() == rt.logits.len()
+            && tr.leaf.len() == rt.leaf.len()
             && n > 0
             && rt.x_q.len().is_multiple_of(n)
             && rt.logits.len().is_multiple_of(n);
@@ -73,6 +76,7 @@ impl Comparison {
             logit_diff_hist: hist,
             max_logit_diff: max,
             class_samples: differing_rows(&rt.class, &tr.class, 1),
+            leaf_samples: differing_rows(&rt.leaf, &tr.leaf, 1),
         })
     }
 
@@ -109,14 +113,16 @@ impl fmt::Display for Comparison {
         write!(
             f,
             "{} inputs: x_q differs on {} inputs ({} values); logits differ on {} inputs \
-             (|Δ|=0: {d0}, |Δ|=1: {d1}, |Δ|≥2: {d2}, max {}); top-1 differs on {} (budget {})",
+             (|Δ|=0: {d0}, |Δ|=1: {d1}, |Δ|≥2: {d2}, max {}); top-1 differs on {} (budget {}); \
+             leaf differs on {} (tree only)",
             self.samples,
             self.x_q_samples.len(),
             self.x_q_values,
             self.logit_samples.len(),
             self.max_logit_diff,
             self.class_samples.len(),
-            self.top1_budget()
+            self.top1_budget(),
+            self.leaf_samples.len()
         )
     }
 }

@@ -71,13 +71,13 @@ pub fn floors(path: &Path) -> Result<Vec<Floor>> {
         .collect()
 }
 
-/// Reads `<fixture> <sample> <x_q|logits|class>` lines.
+/// Reads `<fixture> <sample> <x_q|logits|class|leaf>` lines (`leaf`: trees only).
 pub fn divergences(path: &Path) -> Result<BTreeSet<Divergence>> {
     entries(path)?
         .into_iter()
         .map(|(line, f)| {
             arity(path, line, &f, 3)?;
-            if !["x_q", "logits", "class"].contains(&f[2].as_str()) {
+            if !["x_q", "logits", "class", "leaf"].contains(&f[2].as_str()) {
                 return Err(Error::List {
                     path: path.to_path_buf(),
                     line,
@@ -99,6 +99,7 @@ pub fn observed(fixture: &str, c: &Comparison) -> BTreeSet<Divergence> {
         ("x_q", &c.x_q_samples),
         ("logits", &c.logit_samples),
         ("class", &c.class_samples),
+        ("leaf", &c.leaf_samples),
     ];
     kinds
         .into_iter()

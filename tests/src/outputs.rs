@@ -9,4 +9,6 @@ pub struct Outputs {
     pub logits: Vec<i8>,
     /// `[N]`: top-1 class.
     pub class: Vec<usize>,
+    /// Tree only, `[N]`: the leaf the max-probability path reached; empty for an MLP.
+    pub leaf: Vec<usize>,
 }

@@ -46,9 +46,16 @@ pub fn run_quantized(model: &Model, x_q: Vec<i8>) -> Result<Outputs> {
     let mut scratch = vec![0u8; model.scratch_len()];
     let mut logits = vec![0i8; n * c];
     let mut class = Vec::with_capacity(n);
+    let mut leaf = Vec::new();
     for (q, l) in x_q.chunks_exact(f).zip(logits.chunks_exact_mut(c)) {
         let p = model.infer(q, &mut scratch, l).map_err(rt("infer"))?;
         class.push(p.class);
+        leaf.extend(p.path.map(|path| usize::from(path.leaf)));
     }
-    Ok(Outputs { x_q, logits, class })
+    Ok(Outputs {
+        x_q,
+        logits,
+        class,
+        leaf,
+    })
 }

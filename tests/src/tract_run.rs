@@ -40,11 +40,16 @@ impl TractModel {
         let input = self.input(x)?;
         let out = self.plan.run(tvec!(input.into())).map_err(tract_err)?;
         let x_q = plain::<i8>(&out, 0)?;
-        let logits = plain::<i8>(&out, 1)?;
-        let class = plain::<i64>(&out, 2)?
-            .into_iter()
-            .map(|c| usize::try_from(c).map_err(tract_err))
-            .collect::<Result<Vec<_>>>()?;
+        // An MLP graph gives x_q, logits, class; a tree's gives x_q, class, leaf_probs, leaf
+        // (export's onnx_graph). The tree's "logits" are its leaf distribution as p − 128,
+        // which is what runtime-nostd writes.
+        let (logits, class, leaf) = if out.len() == 4 {
+            let probs = plain::<u8>(&out, 2)?;
+            let logits = probs.iter().map(|&p| (i16::from(p) - 128) as i8).collect();
+            (logits, indices(&out, 1)?, indices(&out, 3)?)
+        } else {
+            (plain::<i8>(&out, 1)?, indices(&out, 2)?, Vec::new())
+        };
         if x_q.len() != x.len() || class.len() != self.batch {
             return Err(Error::Tract(format!(
                 "outputs of unexpected sizes: x_q {}, class {} for {} rows",
@@ -53,7 +58,12 @@ impl TractModel {
                 self.batch
             )));
         }
-        Ok(Outputs { x_q, logits, class })
+        Ok(Outputs {
+            x_q,
+            logits,
+            class,
+            leaf,
+        })
     }
 
     /// `x` as the graph's input tensor (for timing the run alone).
@@ -66,10 +76,20 @@ impl TractModel {
     /// Runs a prepared input and returns the class of the first row (for the benchmark).
     pub fn run_tensor(&self, input: Tensor) -> Result<usize> {
         let out = self.plan.run(tvec!(input.into())).map_err(tract_err)?;
-        let class = plain::<i64>(&out, 2)?;
-        let first = class.first().copied().unwrap_or(-1);
-        usize::try_from(first).map_err(tract_err)
+        let class = indices(&out, if out.len() == 4 { 1 } else { 2 })?;
+        class
+            .first()
+            .copied()
+            .ok_or_else(|| Error::Tract("no class output".into()))
     }
+}
+
+/// An int64 output of indices (classes, leaves) as `usize`.
+fn indices(out: &TVec<TValue>, i: usize) -> Result<Vec<usize>> {
+    plain::<i64>(out, i)?
+        .into_iter()
+        .map(|c| usize::try_from(c).map_err(tract_err))
+        .collect()
 }
 
 fn plain<T: Datum + Copy>(out: &TVec<TValue>, i: usize) -> Result<Vec<T>> {

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod report;
 pub mod run;
 pub mod students;
+pub mod sweep;
 pub mod teacher;
 pub mod train;
 pub mod transfer;

@@ -12,7 +12,7 @@ use crate::prepared::Prepared;
 use crate::progress::EpochProgress;
 use crate::report::{ModelRow, Report, SeedSummary, int8_estimate, tree_int8_estimate};
 use crate::students::{Ctx, train_student};
-use crate::teacher;
+use crate::teacher::{self, TeacherResult};
 
 /// The committed Fashion-MNIST subset used when the full set is not installed.
 pub fn bundled_subset() -> PathBuf {
@@ -58,7 +58,21 @@ pub fn load_data(cfg: &Config, explicit: bool, log: &EpochProgress) -> anyhow::R
     Ok(load_dir(dir, &cfg.data.label_column)?)
 }
 
-pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
+/// What every job of a run shares: its folder, data, metrics file and the teacher.
+pub struct Setup {
+    pub run: RunDir,
+    pub config_toml: String,
+    pub progress: EpochProgress,
+    pub source: String,
+    pub p: Prepared,
+    pub metrics: Metrics,
+    pub cache: Cache,
+    pub teacher: TeacherResult,
+    pub teacher_acc: f64,
+}
+
+/// Creates the run folder, loads the data and gets the teacher (cached or trained).
+pub fn setup(cfg: &Config, opts: &RunOptions) -> anyhow::Result<Setup> {
     cfg.validate()?;
     let run = RunDir {
         path: cfg.out_dir.join(&cfg.name),
@@ -83,10 +97,35 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
     let mut metrics = Metrics::open(&run.path.join("metrics.jsonl"))?;
     let cache = Cache::new(&cfg.cache_dir)?;
 
-    let t = teacher::get(cfg, &p, &cache, &run, &progress, &mut metrics, opts.resume)?;
-    let teacher_acc = logits_accuracy(&t.test_logits, &p.test_y)?;
+    let teacher = teacher::get(cfg, &p, &cache, &run, &progress, &mut metrics, opts.resume)?;
+    let teacher_acc = logits_accuracy(&teacher.test_logits, &p.test_y)?;
     progress.println(&format!("teacher: test accuracy {teacher_acc:.2}%"));
 
+    Ok(Setup {
+        run,
+        config_toml,
+        progress,
+        source,
+        p,
+        metrics,
+        cache,
+        teacher,
+        teacher_acc,
+    })
+}
+
+pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
+    let Setup {
+        run,
+        config_toml,
+        progress,
+        source,
+        p,
+        mut metrics,
+        cache,
+        teacher: t,
+        teacher_acc,
+    } = setup(cfg, opts)?;
     let mut rows = vec![ModelRow::new(
         &t.label,
         teacher_acc,

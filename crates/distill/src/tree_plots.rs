@@ -220,7 +220,7 @@ pub fn tree_png(path: &Path, title: &str, t: &TreeView) -> Result<(), PlotError>
             for k in 0..1usize << level {
                 let cx = centre(level, k);
                 if level > 0 {
-                    let (px, py) = (centre(level - 1, k / 2), y - 36 + h * scale);
+                    let (px, py) = (centre(level - 1, k / 2), y - row + h * scale + 14);
                     let ink = if k % 2 == 1 { RED } else { BLUE };
                     let line = PathElement::new(
                         vec![(px as i32, py as i32), (cx as i32, y as i32 - 2)],
@@ -271,7 +271,7 @@ pub fn path_png(
     let scale = (112 / h.max(w)).max(1);
     let cw = (w * scale + 20).max(130);
     let n = visited.len() + 2;
-    let (width, height) = (n * cw + 20, h * scale + 190);
+    let (width, height) = (n * cw + 20, h * scale + 130);
     write_atomic(path, (width, height), |root| {
         put(
             root,

@@ -171,6 +171,26 @@ fn unknown_kind_and_corrupt_files_are_refused_by_the_loader() {
     assert!(matches!(e, ExportError::Shape(_)), "{e}");
 }
 
+#[test]
+fn float_tree_whose_nodes_do_not_match_its_depth_is_refused_by_the_loader() {
+    let good = common::tree(5, 3, 4, 7).to_safetensors_bytes().unwrap();
+    assert!(FloatModel::from_safetensors_bytes(&good).is_ok());
+    // 7 inner nodes and 8 leaves, but the metadata says depth 2 (3 and 4) or 4 (15 and 16).
+    for depth in [b"2", b"4"] {
+        let mut to = b"\"depth\":\"".to_vec();
+        to.extend_from_slice(depth);
+        to.push(b'"');
+        let e = FloatModel::from_safetensors_bytes(&replace(&good, b"\"depth\":\"3\"", &to))
+            .unwrap_err();
+        assert!(matches!(e, ExportError::Shape(_)), "{e}");
+    }
+    // Outside the runtime's 1..=10.
+    let e =
+        FloatModel::from_safetensors_bytes(&replace(&good, b"\"depth\":\"3\"", b"\"depth\":\"0\""))
+            .unwrap_err();
+    assert!(matches!(e, ExportError::Shape(_)), "{e}");
+}
+
 /// `bytes` with the first `from` replaced by `to` (same length, so offsets stay valid).
 fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     assert_eq!(from.len(), to.len());
