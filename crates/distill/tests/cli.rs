@@ -159,3 +159,52 @@ fn a_label_out_of_range_is_an_error() {
     assert!(e.contains("test.csv") && e.contains("label 7"), "{e}");
     assert!(!e.contains("panicked"), "{e}");
 }
+
+#[test]
+fn a_tree_run_exports_the_tree_and_draws_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = distill(
+        dir.path(),
+        &["--name", "t", "--student", "tree", "--depth", "3"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = dir.path().join("t");
+    for f in ["student.int8.safetensors", "student.int8.onnx", "tree.png"] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+    let model = export::FloatModel::load(&run.join("student.safetensors")).unwrap();
+    assert!(matches!(&model.body, export::FloatBody::Tree(t) if t.depth == 3));
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    for needle in [
+        "max path, float",
+        "| distilled |",
+        "| label-only |",
+        "bound",
+    ] {
+        assert!(
+            report.contains(needle),
+            "report lacks {needle:?}:\n{report}"
+        );
+    }
+    let png = run.join("explain-0.png");
+    let e = Command::new(env!("CARGO_BIN_EXE_explain"))
+        .arg("--model")
+        .arg(run.join("student.safetensors"))
+        .arg("--data")
+        .arg(subset())
+        .args(["--index", "0"])
+        .output()
+        .unwrap();
+    assert!(e.status.success(), "{}", stderr(&e));
+    assert!(png.exists());
+    let bad = Command::new(env!("CARGO_BIN_EXE_explain"))
+        .arg("--model")
+        .arg(run.join("student.safetensors"))
+        .arg("--data")
+        .arg(subset())
+        .args(["--index", "100000"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("out of range"), "{}", stderr(&bad));
+}
