@@ -335,7 +335,7 @@ fn check(t: &TreeView) -> Result<(), PlotError> {
     let c = t.classes.len();
     let ok = (1..=10).contains(&t.depth)
         && h * w > 0
-        && t.weights.len() % ((1 << t.depth) - 1) == 0
+        && t.weights.len().is_multiple_of((1 << t.depth) - 1)
         && t.biases.len() == (1 << t.depth) - 1
         && t.features() >= h * w
         && c > 0
