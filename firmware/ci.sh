@@ -6,6 +6,8 @@
 # Artifact: $MICRODISTILL_MODEL (default: the committed demo model, see build.rs).
 set -euo pipefail
 cd "$(dirname "$0")"
+# The scripts here read images from ./target/<triple>/: ignore a shared target dir.
+unset CARGO_TARGET_DIR
 
 step() { printf '\n==> firmware: %s\n' "$*"; }
 SUDO=""

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """PyTorch twin of `cargo bench -p distill --bench epoch`: the same epoch on the same data.
 
-Usage: bench_torch.py DIR FEATURES CLASSES THREADS. DIR holds what the Rust bench wrote:
+Usage: bench_torch.py DIR FEATURES CLASSES THREADS [SEEDS]. DIR holds what the Rust bench wrote:
 train_x.f32, train_y.u32, test_x.f32, test_y.u32 (normalized, little-endian) and
-teacher_logits.f32 (candle's teacher after its epoch). Prints one JSON line per model.
+teacher_logits.f32 (candle's teacher after its epoch). Prints one JSON line per model: the
+mean epoch time and test accuracy over SEEDS runs (seeds 1..SEEDS), and each run's accuracy.
 Matches the Rust side: PyTorch's default Linear init, dropout 0.25 after each hidden ReLU of
 the teacher, AdamW(lr 1e-3, weight decay 0), batch 128, a fresh shuffle, the loss read back
 every step; KD: 0.5 * CE + 0.5 * T^2 * KL(softmax(t/T) || softmax(s/T)), T = 2.
@@ -60,8 +61,8 @@ def test_acc(model, x, y):
 
 def main():
     d, features, classes, threads = sys.argv[1], *map(int, sys.argv[2:5])
+    seeds = int(sys.argv[5]) if len(sys.argv) > 5 else 1
     torch.set_num_threads(threads)
-    torch.manual_seed(1)
     x = load(f"{d}/train_x.f32", np.float32, features)
     y = load(f"{d}/train_y.u32", np.uint32)
     tx = load(f"{d}/test_x.f32", np.float32, features)
@@ -71,9 +72,14 @@ def main():
         ("teacher", [features, 1200, 1200, classes], 0.25, None),
         ("student", [features, 128, classes], 0.0, logits),
     ]:
-        model = mlp(sizes, dropout)
-        seconds = epoch(model, x, y, teacher)
-        print(json.dumps({"model": name, "seconds": seconds, "test_acc": test_acc(model, tx, ty),
+        times, accs = [], []
+        for seed in range(1, seeds + 1):
+            torch.manual_seed(seed)
+            model = mlp(sizes, dropout)
+            times.append(epoch(model, x, y, teacher))
+            accs.append(test_acc(model, tx, ty))
+        print(json.dumps({"model": name, "seconds": sum(times) / seeds,
+                          "test_acc": sum(accs) / seeds, "accs": accs,
                           "torch": torch.__version__, "threads": threads}))
 
 

@@ -20,7 +20,8 @@ cargo clippy -p runtime-nostd --target thumbv7em-none-eabihf -- -D warnings
 
 if [ "${QEMU_CHECK:-1}" != 0 ]; then
   echo "== Cortex-M4 DSP kernel vs reference under QEMU mps2-an386"
-  (cd "$HERE/qemu-check" && cargo build --release &&
+  # Its own cargo project, whose image this reads from ./target: ignore a shared target dir.
+  (cd "$HERE/qemu-check" && unset CARGO_TARGET_DIR && cargo build --release &&
     timeout 120 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
       -semihosting-config enable=on,target=native \
       -kernel target/thumbv7em-none-eabihf/release/qemu-check)

@@ -23,9 +23,27 @@ use distill::train::{Job, TrainData, accuracy, train};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+/// Epochs run per model and path (different seeds): one epoch's accuracy swings by a point
+/// or two with the seed, so both sides report means.
+const SEEDS: u64 = 3;
+
 struct Timed {
+    /// Mean over the seeds run.
     seconds: f64,
     test_acc: f64,
+    /// Test accuracy per seed.
+    accs: Vec<f64>,
+}
+
+impl Timed {
+    fn mean(runs: &[Timed]) -> Timed {
+        let n = runs.len().max(1) as f64;
+        Timed {
+            seconds: runs.iter().map(|r| r.seconds).sum::<f64>() / n,
+            test_acc: runs.iter().map(|r| r.test_acc).sum::<f64>() / n,
+            accs: runs.iter().map(|r| r.test_acc).collect(),
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,8 +64,29 @@ fn main() -> anyhow::Result<()> {
         p.features
     );
 
-    let (_, t_ref) = epoch(&p, &[1200, 1200], 0.25, None, None, dir, false)?;
-    let (teacher, t) = epoch(&p, &[1200, 1200], 0.25, None, None, dir, true)?;
+    let teacher_spec = Spec {
+        hidden: &[1200, 1200],
+        dropout: 0.25,
+        kd: None,
+        teacher: None,
+        fast_mlp: false,
+        seed: 1,
+    };
+    let (_, t_ref) = epoch(&p, teacher_spec, dir)?;
+    let mut runs = Vec::new();
+    let mut first = None;
+    for seed in 1..=SEEDS {
+        let spec = Spec {
+            fast_mlp: true,
+            seed,
+            ..teacher_spec
+        };
+        let (model, r) = epoch(&p, spec, dir)?;
+        first.get_or_insert(model);
+        runs.push(r);
+    }
+    let t = Timed::mean(&runs);
+    let teacher = first.context("no teacher epoch ran")?;
     let logits = predict_logits(&teacher, &p.train_x, 1000)?;
     write_f32(&dir.join("teacher_logits.f32"), &logits)?;
     let kd = KdLoss {
@@ -55,12 +94,31 @@ fn main() -> anyhow::Result<()> {
         temperature: 2.0,
         ..KdLoss::default()
     };
-    let (_, s_ref) = epoch(&p, &[128], 0.0, Some(kd), Some(&logits), dir, false)?;
-    let (_, s) = epoch(&p, &[128], 0.0, Some(kd), Some(&logits), dir, true)?;
+    let student_spec = Spec {
+        hidden: &[128],
+        dropout: 0.0,
+        kd: Some(kd),
+        teacher: Some(&logits),
+        fast_mlp: false,
+        seed: 1,
+    };
+    let (_, s_ref) = epoch(&p, student_spec, dir)?;
+    let runs = (1..=SEEDS)
+        .map(|seed| {
+            let spec = Spec {
+                fast_mlp: true,
+                seed,
+                ..student_spec
+            };
+            epoch(&p, spec, dir).map(|r| r.1)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let s = Timed::mean(&runs);
 
     let torch = run_torch(dir, p.features, p.classes, threads)?;
+    println!("\nfast and PyTorch: means over {SEEDS} seeds; autograd: seed 1");
     println!(
-        "\n| model | candle autograd s | candle fast s | PyTorch s | fast / PyTorch | test acc: autograd / fast / PyTorch |"
+        "| model | candle autograd s | candle fast s | PyTorch s | fast / PyTorch | test acc: autograd / fast / PyTorch |"
     );
     println!("|---|---:|---:|---:|---:|---|");
     for (name, r, c, key) in [
@@ -85,23 +143,45 @@ fn main() -> anyhow::Result<()> {
             "| {name} | {:.2} | {:.2} | {pt_s} | {ratio} | {:.2}% / {:.2}% / {pt_acc} |",
             r.seconds, c.seconds, r.test_acc, c.test_acc
         );
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(|a| format!("{a:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!(
+            "|   per seed | | {} | {} | | |",
+            list(&c.accs),
+            pt.map_or("—".into(), |pt| list(&pt.accs))
+        );
     }
     Ok(())
 }
 
 /// One epoch of an MLP with `hidden` layers; KD when `kd` and `teacher` are given; through
 /// the hand-written step (`fast_mlp`) or candle's autograd.
-fn epoch(
-    p: &Prepared,
-    hidden: &[usize],
+/// What one timed epoch trains.
+#[derive(Clone, Copy)]
+struct Spec<'a> {
+    hidden: &'a [usize],
     dropout: f32,
     kd: Option<KdLoss>,
-    teacher: Option<&Tensor>,
-    dir: &Path,
+    teacher: Option<&'a Tensor>,
     fast_mlp: bool,
-) -> anyhow::Result<(Mlp, Timed)> {
+    seed: u64,
+}
+
+fn epoch(p: &Prepared, spec: Spec, dir: &Path) -> anyhow::Result<(Mlp, Timed)> {
+    let Spec {
+        hidden,
+        dropout,
+        kd,
+        teacher,
+        fast_mlp,
+        seed,
+    } = spec;
     let varmap = VarMap::new();
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let dev = &p.device;
     let model = Mlp::new(
         &varmap, p.features, hidden, p.classes, dropout, &mut rng, dev,
@@ -123,7 +203,7 @@ fn epoch(
             ..TrainConfig::default()
         },
         kd,
-        seed: 2,
+        seed: seed + 1,
         checkpoint: dir.join("checkpoint.safetensors"),
         resume: false,
         augment: None,
@@ -140,7 +220,14 @@ fn epoch(
     )?;
     let seconds = start.elapsed().as_secs_f64();
     let test_acc = accuracy(&model as &dyn Classifier, &p.test_x, &p.test_y)?;
-    Ok((model, Timed { seconds, test_acc }))
+    Ok((
+        model,
+        Timed {
+            seconds,
+            test_acc,
+            accs: vec![test_acc],
+        },
+    ))
 }
 
 fn run_torch(
@@ -160,7 +247,7 @@ fn run_torch(
     let out = Command::new("python3")
         .arg(&script)
         .arg(dir)
-        .args([features, classes, threads].map(|v| v.to_string()))
+        .args([features, classes, threads, SEEDS as usize].map(|v| v.to_string()))
         .output()
         .with_context(|| format!("running {}", script.display()))?;
     anyhow::ensure!(
@@ -182,6 +269,10 @@ fn run_torch(
             Timed {
                 seconds: num("seconds")?,
                 test_acc: num("test_acc")?,
+                accs: v["accs"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                    .unwrap_or_default(),
             },
         ));
     }
