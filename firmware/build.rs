@@ -90,6 +90,7 @@ fn embed(out: &Path) -> Res<()> {
         )
     })?;
     let layers = dense_layers(&model)?;
+    let tree = tree_weight(&model)?;
     fs::write(out.join("model.bin"), &model).map_err(|e| e.to_string())?;
 
     let raw =
@@ -135,6 +136,13 @@ fn embed(out: &Path) -> Res<()> {
          pub const SCRATCH_LEN: usize = {scratch};\n\
          /// MLP dense layers: (byte offset of the int8 weights in the artifact, rows, cols).\n\
          pub const DENSE_LAYERS: &[(usize, usize, usize)] = &{layers:?};\n\
+         /// The artifact is a soft decision tree (its kind, read at build time: code only a\n\
+         /// tree needs, such as the self-test's path log, is left out of MLP images).\n\
+         pub const IS_TREE: bool = {is_tree};\n\
+         /// Tree: (byte offset of its int8 node rows in the artifact, inner nodes, row length);\n\
+         /// `None` for an MLP.\n\
+         pub const TREE_WEIGHT: Option<(usize, usize, usize)> = {tree:?};\n\
+         /// The widest dot product the benchmark runs (dense layers, tree node rows).\n\
          pub const MAX_DENSE_ROWS: usize = {max_rows};\n\
          pub const MAX_DENSE_COLS: usize = {max_cols};\n",
         model = model_path.display().to_string(),
@@ -147,8 +155,15 @@ fn embed(out: &Path) -> Res<()> {
         f = v.f,
         c = v.c,
         scratch = parsed.scratch_len(),
-        max_rows = layers.iter().map(|l| l.1).max().unwrap_or(0),
-        max_cols = layers.iter().map(|l| l.2).max().unwrap_or(0),
+        is_tree = parsed.kind() == runtime_nostd::Kind::Tree,
+        // The benchmark times one tree node (one row) at a time.
+        max_rows = layers
+            .iter()
+            .map(|l| l.1)
+            .chain(tree.map(|_| 1))
+            .max()
+            .unwrap_or(0),
+        max_cols = layers.iter().chain(&tree).map(|l| l.2).max().unwrap_or(0),
     );
     fs::write(out.join("embedded.rs"), code).map_err(|e| e.to_string())
 }
@@ -162,6 +177,22 @@ fn dense_layers(model: &[u8]) -> Res<Vec<(usize, usize, usize)>> {
         out.push((offset, t.shape()[0], t.shape()[1]));
     }
     Ok(out)
+}
+
+/// Where a tree's node rows sit in the artifact, for the benchmark's one-node dot product.
+fn tree_weight(model: &[u8]) -> Res<Option<(usize, usize, usize)>> {
+    let st = SafeTensors::deserialize(model).map_err(|e| e.to_string())?;
+    let Ok(t) = st.tensor(runtime_nostd::format::TREE_WEIGHT) else {
+        return Ok(None);
+    };
+    let offset = t.data().as_ptr() as usize - model.as_ptr() as usize;
+    match t.shape() {
+        &[nodes, features] => Ok(Some((offset, nodes, features))),
+        s => Err(format!(
+            "{}: shape {s:?}, want [nodes, features]",
+            runtime_nostd::format::TREE_WEIGHT
+        )),
+    }
 }
 
 /// The test-vector file `export` writes: `x_q` I8 [N,F], `class` U8 [N], `logits` I8 [N,C],

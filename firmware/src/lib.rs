@@ -33,6 +33,9 @@ pub mod exit_code {
     pub const BAD_VECTORS: i32 = 5;
     /// The application stopped on a bus, sink or model error.
     pub const APP_ERROR: i32 = 6;
+    /// The benchmark's cost check failed: a tree inference did more work than `depth` dot
+    /// products over its inputs.
+    pub const BENCH_CHECK: i32 = 7;
     pub const PANIC: i32 = 101;
     pub const HARD_FAULT: i32 = 102;
 }

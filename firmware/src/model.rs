@@ -1,7 +1,7 @@
 //! The runtime's model behind the application's [`Classifier`] trait, with its buffers.
 
 use crate::app::Classifier;
-use runtime_nostd::{Error, Model};
+use runtime_nostd::{Error, Model, TreePath};
 
 /// A parsed model plus the scratch and logits buffers `infer` needs (the caller owns them,
 /// so their size and place — stack or static — is the board's choice).
@@ -49,4 +49,43 @@ impl Classifier for RuntimeClassifier<'_, '_> {
         // The format caps classes at 256 (runtime_nostd::format::MAX_CLASSES): always fits.
         Ok(u8::try_from(p.class).unwrap_or(u8::MAX))
     }
+}
+
+/// Logs the maximum-probability path a tree inference took (`Prediction::path`): one line
+/// per level (the inner node's heap index and the turn, right iff `w·x + b > 0`), then the
+/// leaf, its heap index, class and stored probability of that class (0..=255). `ci.sh`
+/// (`tree_check.py`) reads these lines back and checks them against the artifact's depth.
+pub fn log_tree_path(model: &Model<'_>, vector: usize, path: &TreePath, class: usize) {
+    let depth = u32::from(path.depth);
+    info!(
+        "tree path of vector {=usize}: depth {=u32}, {=usize} inputs per node",
+        vector,
+        depth,
+        model.input_len()
+    );
+    for level in 0..depth {
+        info!(
+            "  level {=u32}: node {=usize} -> {=str}",
+            level,
+            path.node_at(level),
+            if path.went_right(level) {
+                "right"
+            } else {
+                "left"
+            }
+        );
+    }
+    let leaf = usize::from(path.leaf);
+    let p = model
+        .leaf_probs(leaf)
+        .and_then(|probs| probs.get(class).copied())
+        .unwrap_or(0);
+    info!(
+        "  leaf {=usize} (node {=usize}): class {=usize} ({=str}), p {=u8}/255",
+        leaf,
+        path.node_at(depth),
+        class,
+        model.class_name(class).unwrap_or("?"),
+        p
+    );
 }

@@ -95,11 +95,24 @@ impl<'a> Tree<'a> {
 
     /// Walks the maximum-probability path: right iff `bias[n] + W[n]·q > 0`. Writes the
     /// leaf distribution into `logits` as `p − 128` (monotone, so the argmax is kept).
+    /// One dot product per level, `depth × features` MACs: only the visited nodes' rows.
     pub fn run(
         &self,
         input: &[i8],
         scratch: &mut [u8],
         logits: &mut [i8],
+    ) -> Result<(usize, TreePath), Error> {
+        self.walk(input, scratch, logits, kernel::dot_rows)
+    }
+
+    /// `run` with the `dot_rows` kernel passed in (the unit tests count its calls).
+    #[inline(always)]
+    fn walk(
+        &self,
+        input: &[i8],
+        scratch: &mut [u8],
+        logits: &mut [i8],
+        mut dot_rows: impl FnMut(&[i8], &[i8], &[u32], &mut [i32]) -> bool,
     ) -> Result<(usize, TreePath), Error> {
         let (prep, _) = crate::scratch::split(scratch, prep_words(self.features))
             .ok_or(Error::ScratchTooSmall)?;
@@ -114,7 +127,7 @@ impl<'a> Tree<'a> {
                 .get(node * f..(node + 1) * f)
                 .ok_or(Error::WrongShape)?;
             let mut acc = [0i32];
-            if !kernel::dot_rows(row, input, prep, &mut acc) {
+            if !dot_rows(row, input, prep, &mut acc) {
                 return Err(Error::ScratchTooSmall);
             }
             let right = acc[0].wrapping_add(self.bias.get(node)) > 0;
@@ -134,5 +147,108 @@ impl<'a> Tree<'a> {
                 depth: self.depth as u8,
             },
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree of `depth` over `features` inputs with pseudo-random rows and biases (the byte
+    /// buffers are returned too: the tree borrows them).
+    fn bytes(
+        depth: u32,
+        features: usize,
+        classes: usize,
+        seed: u32,
+    ) -> (Vec<i8>, Vec<u8>, Vec<u8>, Vec<u8>) {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let (inner, leaves) = ((1usize << depth) - 1, 1usize << depth);
+        let weight = (0..inner * features)
+            .map(|_| (next() % 255) as i8 / 2)
+            .collect();
+        let bias = (0..inner)
+            .flat_map(|_| ((next() % 4001) as i32 - 2000).to_le_bytes())
+            .collect();
+        let probs = (0..leaves * classes).map(|_| next() as u8).collect();
+        let class = (0..leaves)
+            .map(|_| (next() as usize % classes) as u8)
+            .collect();
+        (weight, bias, probs, class)
+    }
+
+    fn tree<'a>(
+        depth: u32,
+        features: usize,
+        classes: usize,
+        b: &'a (Vec<i8>, Vec<u8>, Vec<u8>, Vec<u8>),
+    ) -> Tree<'a> {
+        Tree {
+            depth,
+            features,
+            classes,
+            weight: &b.0,
+            bias: I32s(&b.1),
+            leaf_probs: &b.2,
+            leaf_class: &b.3,
+        }
+    }
+
+    /// A max-path inference does exactly `depth` dot products of one row each (the visited
+    /// nodes', in path order): `depth × features` MACs, never all `2^depth − 1` rows; and
+    /// the returned path is the one those accumulators' signs give.
+    #[test]
+    fn one_dot_product_per_level_along_the_returned_path() {
+        for (depth, features, seed) in [(1, 5, 1), (3, 37, 2), (6, 784, 3), (10, 9, 4)] {
+            let b = bytes(depth, features, 4, seed);
+            let t = tree(depth, features, 4, &b);
+            let mut scratch = vec![0u8; crate::scratch::tree_scratch_len(features)];
+            for k in 0..8u32 {
+                let input: Vec<i8> = (0..features)
+                    .map(|i| ((i as u32 * 31 + k * 97) % 256) as u8 as i8)
+                    .collect();
+                let mut rows = Vec::new();
+                let mut macs = 0;
+                let mut logits = [0i8; 4];
+                let (class, path) = t
+                    .walk(&input, &mut scratch, &mut logits, |w, x, prep, acc| {
+                        let node = (w.as_ptr() as usize - t.weight.as_ptr() as usize) / features;
+                        rows.push((node, acc.len()));
+                        macs += acc.len() * x.len();
+                        kernel::dot_rows(w, x, prep, acc)
+                    })
+                    .unwrap();
+                assert_eq!(macs, depth as usize * features);
+                assert_eq!(rows.len(), depth as usize);
+                assert!(rows.iter().all(|&(_, r)| r == 1));
+                // The rows visited are the path's nodes, and each turn is its sign.
+                for (level, &(node, _)) in rows.iter().enumerate() {
+                    let level = level as u32;
+                    assert_eq!(node, path.node_at(level));
+                    let row = &t.weight[node * features..(node + 1) * features];
+                    let acc: i32 = row
+                        .iter()
+                        .zip(&input)
+                        .map(|(&w, &x)| i32::from(w) * i32::from(x))
+                        .sum();
+                    assert_eq!(path.went_right(level), acc + t.bias.get(node) > 0);
+                }
+                assert_eq!(
+                    path.node_at(depth),
+                    t.inner_nodes() + usize::from(path.leaf)
+                );
+                assert_eq!(class, usize::from(b.3[usize::from(path.leaf)]));
+                // Uncounted, `run` gives the same.
+                let mut again = [0i8; 4];
+                assert_eq!(t.run(&input, &mut scratch, &mut again), Ok((class, path)));
+                assert_eq!(again, logits);
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 #![no_std]
 #![no_main]
 
-use microdistill_firmware::{board, boot, embedded, exit_code, selftest};
+use microdistill_firmware::{board, boot, embedded, exit_code, model::log_tree_path, selftest};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -19,10 +19,24 @@ fn main() -> ! {
     let mut scratch = [0u8; embedded::SCRATCH_LEN];
     let mut logits = [0i8; embedded::CLASSES];
     defmt::info!("self-test: {=usize} vectors", vectors.len());
+    // `run` infers the vectors in order: the first call is vector 0.
+    let mut path_logged = false;
     let result = selftest::run(
         &vectors,
         &mut logits,
-        |x, logits| model.infer(x, &mut scratch, logits).map(|p| p.class as u8),
+        |x, logits| {
+            let p = model.infer(x, &mut scratch, logits)?;
+            // A tree returns the path it took: log the first one (MLP images leave this
+            // out at compile time: flash).
+            if embedded::IS_TREE
+                && let Some(path) = p.path
+                && !path_logged
+            {
+                log_tree_path(model, 0, &path, p.class);
+                path_logged = true;
+            }
+            Ok::<u8, runtime_nostd::Error>(p.class as u8)
+        },
         |m| defmt::error!("mismatch: {}", m),
     );
     match result {
