@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
         dropout: 0.25,
         kd: None,
         teacher: None,
-        fast_mlp: false,
+        fast: false,
         seed: 1,
     };
     let (_, t_ref) = epoch(&p, teacher_spec, dir)?;
@@ -77,7 +77,7 @@ fn main() -> anyhow::Result<()> {
     let mut first = None;
     for seed in 1..=SEEDS {
         let spec = Spec {
-            fast_mlp: true,
+            fast: true,
             seed,
             ..teacher_spec
         };
@@ -99,14 +99,14 @@ fn main() -> anyhow::Result<()> {
         dropout: 0.0,
         kd: Some(kd),
         teacher: Some(&logits),
-        fast_mlp: false,
+        fast: false,
         seed: 1,
     };
     let (_, s_ref) = epoch(&p, student_spec, dir)?;
     let runs = (1..=SEEDS)
         .map(|seed| {
             let spec = Spec {
-                fast_mlp: true,
+                fast: true,
                 seed,
                 ..student_spec
             };
@@ -158,16 +158,15 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One epoch of an MLP with `hidden` layers; KD when `kd` and `teacher` are given; through
-/// the hand-written step (`fast_mlp`) or candle's autograd.
-/// What one timed epoch trains.
+/// What one timed epoch trains: an MLP with `hidden` layers; KD when `kd` and `teacher` are
+/// given; through the hand-written step (`fast`) or candle's autograd.
 #[derive(Clone, Copy)]
 struct Spec<'a> {
     hidden: &'a [usize],
     dropout: f32,
     kd: Option<KdLoss>,
     teacher: Option<&'a Tensor>,
-    fast_mlp: bool,
+    fast: bool,
     seed: u64,
 }
 
@@ -177,7 +176,7 @@ fn epoch(p: &Prepared, spec: Spec, dir: &Path) -> anyhow::Result<(Mlp, Timed)> {
         dropout,
         kd,
         teacher,
-        fast_mlp,
+        fast,
         seed,
     } = spec;
     let varmap = VarMap::new();
@@ -207,7 +206,7 @@ fn epoch(p: &Prepared, spec: Spec, dir: &Path) -> anyhow::Result<(Mlp, Timed)> {
         checkpoint: dir.join("checkpoint.safetensors"),
         resume: false,
         augment: None,
-        fast_mlp,
+        fast,
     };
     let start = Instant::now();
     train(

@@ -8,6 +8,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod fast_mlp;
+pub mod fast_tree;
 pub mod float_model;
 pub mod fsutil;
 pub mod loss;

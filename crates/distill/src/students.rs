@@ -126,7 +126,7 @@ pub fn train_student(
         checkpoint: ctx.run.checkpoint(&stage),
         resume: ctx.resume,
         augment: None,
-        fast_mlp: true,
+        fast: true,
     };
     let history = train(
         model.classifier(),

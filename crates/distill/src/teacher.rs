@@ -151,7 +151,7 @@ pub fn get(
             checkpoint: run.checkpoint("teacher"),
             resume,
             augment: p.augmenter(cfg.teacher.augment)?,
-            fast_mlp: true,
+            fast: true,
         };
         history = train(model.as_ref(), &varmap, &data, &job, metrics, progress)?;
         save_varmap(&path, &varmap, Vec::new(), Default::default())?;

@@ -14,8 +14,10 @@ use crate::augment::Augmenter;
 use crate::checkpoint;
 use crate::config::TrainConfig;
 use crate::fast_mlp::{FastMlp, Targets, host_vec};
+use crate::fast_tree::FastTree;
 use crate::loss::{self, KdLoss};
 use crate::metrics::{EpochRecord, Metrics};
+use crate::models::SoftTree;
 use crate::models::{Classifier, Mode, predict_logits};
 use crate::optim::{AdamW, AdamWConfig};
 use crate::progress::EpochProgress;
@@ -42,9 +44,10 @@ pub struct Job<'a> {
     pub resume: bool,
     /// Perturbs each batch; only for label training (cached teacher logits would not match).
     pub augment: Option<Augmenter>,
-    /// Train an MLP on the CPU through the hand-written step of [`crate::fast_mlp`] (the
-    /// autograd path otherwise; the two are tested against each other).
-    pub fast_mlp: bool,
+    /// Train MLPs and soft trees on the CPU through the hand-written steps of
+    /// [`crate::fast_mlp`] and [`crate::fast_tree`] (the autograd path otherwise; each is
+    /// tested against it).
+    pub fast: bool,
 }
 
 /// The training tensors as host vectors, for the fast MLP step.
@@ -110,13 +113,8 @@ pub fn train(
     }
     let batch = job.cfg.batch_size.min(n).max(1);
     let steps = n.div_ceil(batch);
-    let mut fast = match (model.as_mlp(), &opt) {
-        (Some(mlp), AdamW::Fused(o)) if job.fast_mlp && job.augment.is_none() => {
-            match FastMlp::new(mlp, o, batch)? {
-                Some(f) => Some((mlp, f, HostData::new(data)?)),
-                None => None,
-            }
-        }
+    let mut fast = match &opt {
+        AdamW::Fused(o) if job.fast && job.augment.is_none() => Fast::new(model, o, batch, data)?,
         _ => None,
     };
     for epoch in history.len()..job.cfg.epochs {
@@ -130,20 +128,7 @@ pub fn train(
         let (mut loss_sum, mut correct) = (0f64, 0usize);
         for (step, chunk) in order.chunks(batch).enumerate() {
             let (value, hits) = match (&mut fast, &mut opt) {
-                (Some((mlp, f, host)), AdamW::Fused(o)) => {
-                    let labels = HostData::gather(&host.y, 1, chunk);
-                    let teacher = host
-                        .teacher
-                        .as_ref()
-                        .map(|t| HostData::gather(t, host.classes, chunk));
-                    let mask = host.mask.as_ref().map(|m| HostData::gather(m, 1, chunk));
-                    let targets = Targets {
-                        labels: &labels,
-                        teacher: teacher.as_deref().zip(job.kd),
-                        mask: mask.as_deref(),
-                    };
-                    f.step(mlp, &host.x, chunk, &targets, &mut rng, o)?
-                }
+                (Some(f), AdamW::Fused(o)) => f.step(chunk, job, &mut rng, o)?,
                 _ => autograd_step(model, data, job, chunk, &mut rng, &mut opt)?,
             };
             if !value.is_finite() {
@@ -176,6 +161,60 @@ pub fn train(
             .with_context(|| format!("saving checkpoint {}", job.checkpoint.display()))?;
     }
     Ok(history)
+}
+
+/// A model the CPU trains through a hand-written step, with the data on the host.
+enum Fast<'m> {
+    Mlp(&'m crate::models::Mlp, FastMlp, HostData),
+    Tree(&'m SoftTree, Box<FastTree>, HostData),
+}
+
+impl<'m> Fast<'m> {
+    fn new(
+        model: &'m dyn Classifier,
+        opt: &crate::optim::FusedAdamW,
+        batch: usize,
+        data: &TrainData,
+    ) -> candle_core::Result<Option<Self>> {
+        if let Some(mlp) = model.as_mlp()
+            && let Some(f) = FastMlp::new(mlp, opt, batch)?
+        {
+            return Ok(Some(Fast::Mlp(mlp, f, HostData::new(data)?)));
+        }
+        if let Some(tree) = model.as_tree()
+            && let Some(f) = FastTree::new(tree, opt, batch)?
+        {
+            return Ok(Some(Fast::Tree(tree, Box::new(f), HostData::new(data)?)));
+        }
+        Ok(None)
+    }
+
+    fn step(
+        &mut self,
+        chunk: &[u32],
+        job: &Job,
+        rng: &mut ChaCha8Rng,
+        opt: &mut crate::optim::FusedAdamW,
+    ) -> candle_core::Result<(f64, usize)> {
+        let host = match self {
+            Fast::Mlp(_, _, h) | Fast::Tree(_, _, h) => h,
+        };
+        let labels = HostData::gather(&host.y, 1, chunk);
+        let teacher = host
+            .teacher
+            .as_ref()
+            .map(|t| HostData::gather(t, host.classes, chunk));
+        let mask = host.mask.as_ref().map(|m| HostData::gather(m, 1, chunk));
+        let targets = Targets {
+            labels: &labels,
+            teacher: teacher.as_deref().zip(job.kd),
+            mask: mask.as_deref(),
+        };
+        match self {
+            Fast::Mlp(mlp, f, host) => f.step(mlp, &host.x, chunk, &targets, rng, opt),
+            Fast::Tree(tree, f, host) => f.step(tree, &host.x, chunk, &targets, opt),
+        }
+    }
 }
 
 /// One step through candle's autograd; returns the loss (not applied when not finite) and

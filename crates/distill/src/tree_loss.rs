@@ -18,13 +18,45 @@ use crate::loss::Targets;
 use crate::models::Paths;
 
 /// Keeps α_i finite for a node no sample reached yet (it reads as 0.5, no penalty gradient).
-const EPS: f64 = 1e-8;
+pub const EPS: f64 = 1e-8;
 
 /// Running Σ reach·p and Σ reach per inner node (means over a batch), detached.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Balance {
     sums: Option<(Vec<f32>, Vec<f32>)>,
 }
+
+impl Balance {
+    /// The running numerators and denominators, once a training batch has been seen.
+    pub fn sums(&self) -> Option<(&[f32], &[f32])> {
+        self.sums
+            .as_ref()
+            .map(|(n, d)| (n.as_slice(), d.as_slice()))
+    }
+
+    pub fn set(&mut self, num: Vec<f32>, den: Vec<f32>) {
+        self.sums = Some((num, den));
+    }
+}
+
+/// Depth of inner node `i` in heap order (the root is 0).
+pub fn node_depth(i: usize) -> i32 {
+    (usize::BITS - 1 - (i + 1).leading_zeros()) as i32
+}
+
+/// Per inner node: the penalty's weight 2^(−depth) and the running averages' decay (window
+/// 1/(1 − decay) at the root, 2^k times longer at depth k).
+pub fn balance_weights(inner: usize, cfg: &TreeConfig) -> (Vec<f32>, Vec<f32>) {
+    (0..inner)
+        .map(|i| {
+            let w = 0.5f32.powi(node_depth(i));
+            (w, 1.0 - (1.0 - cfg.balance_decay as f32) * w)
+        })
+        .unzip()
+}
+
+/// Keeps α_i away from 0 and 1, where the penalty is infinite.
+pub const ALPHA_CLAMP: f32 = 1e-6;
 
 /// The full loss of one batch. `update` advances the running averages (training only).
 pub fn tree_loss(
@@ -103,12 +135,7 @@ fn balance_penalty(
 ) -> Result<Tensor> {
     let inner = reach.dim(1)?;
     let dev = reach.device();
-    let depth_of = |i: usize| (usize::BITS - 1 - (i + 1).leading_zeros()) as i32;
-    let weight: Vec<f32> = (0..inner).map(|i| 0.5f32.powi(depth_of(i))).collect();
-    // Window 1/(1 − decay) at the root, 2^k times longer at depth k.
-    let decay: Vec<f32> = (0..inner)
-        .map(|i| 1.0 - (1.0 - cfg.balance_decay as f32) * 0.5f32.powi(depth_of(i)))
-        .collect();
+    let (weight, decay) = balance_weights(inner, cfg);
     let num_b = (reach * p)?.mean(0)?;
     let den_b = reach.mean(0)?;
     let (num, den) = match &balance.sums {
@@ -123,7 +150,7 @@ fn balance_penalty(
         }
         None => (num_b, den_b),
     };
-    let alpha = ((&num + 0.5 * EPS)? / (&den + EPS)?)?.clamp(1e-6, 1.0 - 1e-6)?;
+    let alpha = ((&num + 0.5 * EPS)? / (&den + EPS)?)?.clamp(ALPHA_CLAMP, 1.0 - ALPHA_CLAMP)?;
     let per_node = ((alpha.log()? + alpha.affine(-1.0, 1.0)?.log()?)? * -0.5)?;
     let w = Tensor::from_slice(&weight, inner, dev)?;
     let pen = (per_node * w)?.sum_all()?;

@@ -73,7 +73,7 @@ pub fn loss_and_grad(logits: &[f32], classes: usize, t: &Targets, grad: &mut [f3
 }
 
 /// Softmax of `z / temp` into `p`; returns log Σ exp(z / temp).
-fn log_softmax_into(z: &[f32], temp: f64, p: &mut [f64]) -> f64 {
+pub(crate) fn log_softmax_into(z: &[f32], temp: f64, p: &mut [f64]) -> f64 {
     let max = z
         .iter()
         .fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64 / temp));

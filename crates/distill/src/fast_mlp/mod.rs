@@ -6,8 +6,8 @@
 //! Why by hand: candle's autograd allocates, zero-fills and accumulates a tensor per op and per
 //! gradient, and spends most of a small step outside the matmuls (README, "Training speed").
 //! Its reference twin is that autograd path: the tests check this one against it, step by step.
-mod gemm;
-mod head;
+pub(crate) mod gemm;
+pub(crate) mod head;
 
 use candle_core::{CpuStorage, Layout, Result, Storage, Tensor};
 use rand::Rng;
@@ -180,14 +180,14 @@ impl FastMlp {
 }
 
 /// The contiguous f32 values of a CPU tensor's storage.
-fn cpu_f32<'a>(storage: &'a Storage, layout: &Layout) -> Result<&'a [f32]> {
+pub(crate) fn cpu_f32<'a>(storage: &'a Storage, layout: &Layout) -> Result<&'a [f32]> {
     match (storage, layout.contiguous_offsets()) {
         (Storage::Cpu(CpuStorage::F32(v)), Some((a, b))) => Ok(&v[a..b]),
         _ => candle_core::bail!("the fast MLP path needs contiguous f32 CPU parameters"),
     }
 }
 
-fn count_correct(logits: &[f32], classes: usize, labels: &[u32]) -> usize {
+pub(crate) fn count_correct(logits: &[f32], classes: usize, labels: &[u32]) -> usize {
     logits
         .chunks_exact(classes)
         .zip(labels)

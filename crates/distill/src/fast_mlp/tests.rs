@@ -59,7 +59,7 @@ fn run(fast: bool, kd: Option<KdLoss>, masked: bool, dropout: f32) -> (Vec<Vec<f
         checkpoint: dir.path().join("c.safetensors"),
         resume: false,
         augment: None,
-        fast_mlp: fast,
+        fast,
     };
     let hist = train(
         &mlp,

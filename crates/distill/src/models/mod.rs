@@ -34,6 +34,11 @@ pub trait Classifier {
         None
     }
 
+    /// The model as a soft tree, which the CPU trains through [`crate::fast_tree`].
+    fn as_tree(&self) -> Option<&SoftTree> {
+        None
+    }
+
     /// The training loss of one batch and the logits it was computed from. Students whose
     /// loss is not a function of their logits alone (the soft tree) override it.
     fn batch_loss(&self, x: &Tensor, t: &Targets, mode: &mut Mode) -> Result<(Tensor, Tensor)> {

@@ -184,6 +184,28 @@ impl SoftTree {
         self.leaves.index_select(&leaves, 0)
     }
 
+    pub fn config(&self) -> &TreeConfig {
+        &self.cfg
+    }
+
+    /// The per-feature centre subtracted before every node, `[F]`.
+    pub fn centre(&self) -> &Tensor {
+        &self.centre
+    }
+
+    /// The learned log β, when β is learned.
+    pub fn log_beta(&self) -> Option<&Tensor> {
+        match &self.beta {
+            Beta::Fixed(_) => None,
+            Beta::Learned(l) => Some(l),
+        }
+    }
+
+    /// The balance penalty's running averages (training state, checkpointed).
+    pub fn balance(&self) -> &RefCell<Balance> {
+        &self.balance
+    }
+
     /// Leaf class distributions softmax(φ), `[2^d, C]`.
     pub fn leaf_probs(&self) -> Result<Tensor> {
         softmax(&self.leaves, D::Minus1)
@@ -217,6 +239,10 @@ fn log_beta(varmap: &VarMap, beta: f64, dev: &Device) -> Result<Tensor> {
 }
 
 impl Classifier for SoftTree {
+    fn as_tree(&self) -> Option<&SoftTree> {
+        Some(self)
+    }
+
     /// Log of the mixture Σ_ℓ P_ℓ(x) softmax(φ_ℓ): the soft tree's prediction.
     fn forward(&self, x: &Tensor, _mode: &mut Mode) -> Result<Tensor> {
         let (_, paths) = self.paths(x)?;
