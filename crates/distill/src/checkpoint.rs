@@ -13,14 +13,27 @@ use crate::optim::AdamW;
 
 const MOMENT1: &str = "optim.m.";
 const MOMENT2: &str = "optim.v.";
+/// Prefix of a model's training state that is not a parameter (a tree's balance averages).
+const STATE: &str = "state.";
+
+/// A model's non-parameter training state, by name.
+pub type TrainState = Vec<(String, Vec<f32>)>;
 
 pub fn save(
     path: &Path,
     varmap: &VarMap,
     opt: &AdamW,
     history: &[EpochRecord],
+    state: TrainState,
 ) -> anyhow::Result<()> {
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
+    for (name, v) in state {
+        let n = v.len();
+        tensors.push((
+            format!("{STATE}{name}"),
+            Tensor::from_vec(v, n, &Device::Cpu)?,
+        ));
+    }
     {
         let data = varmap
             .data()
@@ -56,8 +69,13 @@ pub fn save(
     Ok(())
 }
 
-/// Restores parameters (by name, shapes checked) and optimizer state; returns the history.
-pub fn load(path: &Path, varmap: &VarMap, opt: &mut AdamW) -> anyhow::Result<Vec<EpochRecord>> {
+/// Restores parameters (by name, shapes checked) and optimizer state; returns the history
+/// and the model's training state.
+pub fn load(
+    path: &Path,
+    varmap: &VarMap,
+    opt: &mut AdamW,
+) -> anyhow::Result<(Vec<EpochRecord>, TrainState)> {
     let what = || format!("{}: not a usable checkpoint", path.display());
     let bytes = std::fs::read(path).with_context(what)?;
     let st = safetensors::SafeTensors::deserialize(&bytes).with_context(what)?;
@@ -104,5 +122,15 @@ pub fn load(path: &Path, varmap: &VarMap, opt: &mut AdamW) -> anyhow::Result<Vec
             moments.into_iter().map(|(n, (m, v))| (n, m, v)).collect(),
         )?;
     }
-    Ok(history)
+    let mut state = Vec::new();
+    for (name, view) in st.tensors() {
+        if let Some(key) = name.strip_prefix(STATE) {
+            let v = candle_core::safetensors::Load::load(&view, &Device::Cpu)?
+                .flatten_all()?
+                .to_vec1::<f32>()
+                .with_context(what)?;
+            state.push((key.to_string(), v));
+        }
+    }
+    Ok((history, state))
 }

@@ -103,7 +103,11 @@ pub fn train(
     )?;
     let mut history = Vec::new();
     if job.resume && job.checkpoint.exists() {
-        history = checkpoint::load(&job.checkpoint, varmap, &mut opt)?;
+        let state;
+        (history, state) = checkpoint::load(&job.checkpoint, varmap, &mut opt)?;
+        model
+            .restore_train_state(state)
+            .with_context(|| format!("resuming from {}", job.checkpoint.display()))?;
         progress.println(&format!(
             "{}: resumed from {} after epoch {}",
             job.stage,
@@ -157,7 +161,7 @@ pub fn train(
         bar.finish(&record);
         metrics.write(&record)?;
         history.push(record);
-        checkpoint::save(&job.checkpoint, varmap, &opt, &history)
+        checkpoint::save(&job.checkpoint, varmap, &opt, &history, model.train_state())
             .with_context(|| format!("saving checkpoint {}", job.checkpoint.display()))?;
     }
     Ok(history)

@@ -39,6 +39,20 @@ fn run(
     tree_cfg: TreeConfig,
     epochs: usize,
 ) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    run_in(dir.path(), false, fast, kd, masked, tree_cfg, epochs)
+}
+
+/// `run`, checkpointing to `dir`, optionally resuming from what is there.
+fn run_in(
+    dir: &std::path::Path,
+    resume: bool,
+    fast: bool,
+    kd: Option<KdLoss>,
+    masked: bool,
+    tree_cfg: TreeConfig,
+    epochs: usize,
+) -> Outcome {
     let dev = Device::Cpu;
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let x = tensor(&mut rng, N, F, 2.0);
@@ -50,7 +64,6 @@ fn run(
     let centre = x.mean(0).unwrap();
     let varmap = VarMap::new();
     let tree = SoftTree::new(&varmap, &centre, C, &tree_cfg, &mut rng, &dev).unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let data = TrainData {
         x: &x,
         y: &y,
@@ -66,12 +79,13 @@ fn run(
             batch_size: 8,
             lr: 0.02,
             weight_decay: 0.01,
-            ..TrainConfig::default()
+            // Constant, so that 2 epochs are the start of 3 (the resume test).
+            final_lr_fraction: 1.0,
         },
         kd,
         seed: 11,
-        checkpoint: dir.path().join("c.safetensors"),
-        resume: false,
+        checkpoint: dir.join("c.safetensors"),
+        resume,
         augment: None,
         fast,
     };
@@ -168,4 +182,26 @@ fn labels_only_kd_setting_matches_autograd() {
         ..KdLoss::default()
     };
     assert_twins(Some(hard), true, depth3(0.5, true));
+}
+
+#[test]
+fn resume_restores_the_balance_averages_exactly() {
+    let cfg = depth3(1.0, true);
+    let kd = Some(KdLoss::default());
+    let whole = run(true, kd, false, cfg, 3);
+    let dir = tempfile::tempdir().unwrap();
+    run_in(dir.path(), false, true, kd, false, cfg, 2);
+    let resumed = run_in(dir.path(), true, true, kd, false, cfg, 3);
+    assert_eq!(whole.losses, resumed.losses);
+    assert_eq!(whole.params, resumed.params);
+    assert_eq!(whole.balance, resumed.balance);
+    // Without the averages the third epoch starts its penalty from scratch and drifts.
+    let ckpt = dir.path().join("c.safetensors");
+    let bytes = std::fs::read(&ckpt).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert!(
+        st.names()
+            .iter()
+            .any(|n| n.starts_with("state.tree.balance"))
+    );
 }

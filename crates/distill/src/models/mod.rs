@@ -39,6 +39,19 @@ pub trait Classifier {
         None
     }
 
+    /// Training state that is not a parameter but must survive `--resume` (checkpointed).
+    fn train_state(&self) -> crate::checkpoint::TrainState {
+        Vec::new()
+    }
+
+    /// Takes back what `train_state` gave; names it does not know are errors.
+    fn restore_train_state(&self, state: crate::checkpoint::TrainState) -> Result<()> {
+        match state.first() {
+            Some((name, _)) => candle_core::bail!("checkpoint holds unknown state {name}"),
+            None => Ok(()),
+        }
+    }
+
     /// The training loss of one batch and the logits it was computed from. Students whose
     /// loss is not a function of their logits alone (the soft tree) override it.
     fn batch_loss(&self, x: &Tensor, t: &Targets, mode: &mut Mode) -> Result<(Tensor, Tensor)> {

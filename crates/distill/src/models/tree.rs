@@ -20,6 +20,9 @@ use crate::tree_loss::{Balance, tree_loss};
 
 /// Checkpoint-only name of a learned β's logarithm (the float model stores β itself).
 const LOG_BETA: &str = "tree.log_beta";
+/// Checkpoint names of the balance penalty's running averages.
+const BALANCE_NUM: &str = "tree.balance.num";
+const BALANCE_DEN: &str = "tree.balance.den";
 
 pub struct SoftTree {
     pub depth: usize,
@@ -251,6 +254,40 @@ impl Classifier for SoftTree {
             .matmul(&self.leaf_probs()?)?
             .clamp(1e-30, 1.0)?
             .log()
+    }
+
+    fn train_state(&self) -> crate::checkpoint::TrainState {
+        match self.balance.borrow().sums() {
+            Some((num, den)) => vec![
+                (BALANCE_NUM.into(), num.to_vec()),
+                (BALANCE_DEN.into(), den.to_vec()),
+            ],
+            None => Vec::new(),
+        }
+    }
+
+    fn restore_train_state(&self, state: crate::checkpoint::TrainState) -> Result<()> {
+        let inner = self.weight.dim(0)?;
+        let (mut num, mut den) = (None, None);
+        for (name, v) in state {
+            if v.len() != inner {
+                candle_core::bail!(
+                    "checkpoint state {name} has {} values, the tree {inner} inner nodes",
+                    v.len()
+                )
+            }
+            match name.as_str() {
+                BALANCE_NUM => num = Some(v),
+                BALANCE_DEN => den = Some(v),
+                _ => candle_core::bail!("checkpoint holds unknown state {name}"),
+            }
+        }
+        match (num, den) {
+            (Some(n), Some(d)) => self.balance.borrow_mut().set(n, d),
+            (None, None) => *self.balance.borrow_mut() = Balance::default(),
+            _ => candle_core::bail!("checkpoint holds half of the balance averages"),
+        }
+        Ok(())
     }
 
     fn batch_loss(&self, x: &Tensor, t: &Targets, mode: &mut Mode) -> Result<(Tensor, Tensor)> {
