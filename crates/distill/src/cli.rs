@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::config::{Config, StudentKind, TeacherKind};
+use crate::config::{Config, Precision, StudentKind, TeacherKind};
 use crate::loss::SoftLoss;
 use crate::models::OnnxInput;
 
@@ -48,6 +48,9 @@ pub struct Cli {
     pub onnx_input: Option<OnnxInput>,
     #[arg(long)]
     pub teacher_epochs: Option<usize>,
+    /// Teacher arithmetic: f32, or bf16 compute from f32 weights (mixed precision, for GPUs).
+    #[arg(long, value_enum)]
+    pub teacher_precision: Option<Precision>,
     /// Student kind: an MLP, or a soft decision tree (Frosst & Hinton 2017).
     #[arg(long, value_enum)]
     pub student: Option<StudentKind>,
@@ -139,6 +142,7 @@ impl Cli {
         set!(self.teacher, c.teacher.kind);
         set!(self.onnx_input, c.teacher.onnx_input);
         set!(self.teacher_epochs, c.teacher.train.epochs);
+        set!(self.teacher_precision, c.teacher.precision);
         set!(self.student, c.student.kind);
         set!(self.depth, c.student.tree.depth);
         set!(self.tree_beta, c.student.tree.beta);

@@ -94,6 +94,9 @@ pub struct TeacherConfig {
     pub train: TrainConfig,
     /// Perturbations of each training batch (images only).
     pub augment: Augment,
+    /// Arithmetic of the teacher's forward and backward passes: `bf16` computes in bfloat16
+    /// from f32 master weights (mixed precision; for GPUs — on the CPU it is slower than f32).
+    pub precision: Precision,
     /// ONNX teacher file and what it takes as input.
     pub onnx: PathBuf,
     pub onnx_input: OnnxInput,
@@ -112,8 +115,26 @@ impl Default for TeacherConfig {
                 ..TrainConfig::default()
             },
             augment: Augment::default(),
+            precision: Precision::F32,
             onnx: PathBuf::new(),
             onnx_input: OnnxInput::Normalized,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    F32,
+    /// bfloat16 compute, f32 parameters and optimizer.
+    Bf16,
+}
+
+impl Precision {
+    pub fn dtype(self) -> candle_core::DType {
+        match self {
+            Precision::F32 => candle_core::DType::F32,
+            Precision::Bf16 => candle_core::DType::BF16,
         }
     }
 }

@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::cache::{Cache, hash_parts};
-use crate::config::{Config, TeacherKind};
+use crate::config::{Config, Precision, TeacherConfig, TeacherKind};
 use crate::float_model::save_varmap;
 use crate::metrics::{EpochRecord, Metrics};
 use crate::models::{
@@ -70,28 +70,53 @@ fn build(
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(1));
     Ok(match t.kind {
         TeacherKind::Cnn => {
+            anyhow::ensure!(
+                !(t.precision == Precision::Bf16 && dev.is_cpu()),
+                "teacher.precision = bf16 needs a CUDA device for the CNN teacher: candle's CPU \
+                 conv2d has no bf16 kernel (and bf16 is slower than f32 on a CPU); use f32 here"
+            );
             let s = &p.shape;
             anyhow::ensure!(
                 s.len() == 3,
                 "the CNN teacher needs image samples [channels, height, width]; this dataset's samples have shape {s:?} (use --teacher mlp)"
             );
-            Box::new(Cnn::new(
-                varmap,
-                &CnnSpec {
-                    input: [s[0], s[1], s[2]],
-                    channels: &t.channels,
-                    dense: t.dense,
-                    classes: p.classes,
-                    dropout: t.dropout,
-                },
-                &mut rng,
-                dev,
-            )?)
+            Box::new(
+                Cnn::new(
+                    varmap,
+                    &CnnSpec {
+                        input: [s[0], s[1], s[2]],
+                        channels: &t.channels,
+                        dense: t.dense,
+                        classes: p.classes,
+                        dropout: t.dropout,
+                    },
+                    &mut rng,
+                    dev,
+                )?
+                .with_compute(t.precision.dtype()),
+            )
         }
-        TeacherKind::Mlp => Box::new(Mlp::new(
-            varmap, p.features, &t.hidden, p.classes, t.dropout, &mut rng, dev,
-        )?),
+        TeacherKind::Mlp => Box::new(
+            Mlp::new(
+                varmap, p.features, &t.hidden, p.classes, t.dropout, &mut rng, dev,
+            )?
+            .with_compute(t.precision.dtype()),
+        ),
         TeacherKind::Onnx => anyhow::bail!("an ONNX teacher is not built by candle"),
+    })
+}
+
+/// The teacher settings that name a cached teacher. Settings added after caches existed are
+/// left out at their defaults, so adding one does not orphan every cached teacher.
+fn teacher_identity(t: &TeacherConfig) -> anyhow::Result<String> {
+    let text = toml::to_string(t)?;
+    Ok(match t.precision {
+        Precision::F32 => text
+            .lines()
+            .filter(|l| *l != r#"precision = "f32""#)
+            .map(|l| format!("{l}\n"))
+            .collect(),
+        Precision::Bf16 => text,
     })
 }
 
@@ -112,7 +137,7 @@ pub fn get(
     let model = build(cfg, p, &varmap, dev)?;
     let params = count_params(&varmap);
     let key = hash_parts(&[
-        toml::to_string(&cfg.teacher)?.as_bytes(),
+        teacher_identity(&cfg.teacher)?.as_bytes(),
         &cfg.seed.to_le_bytes(),
         p.data_hash.as_bytes(),
     ]);

@@ -208,3 +208,30 @@ fn a_tree_run_exports_the_tree_and_draws_it() {
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("out of range"), "{}", stderr(&bad));
 }
+
+#[test]
+fn a_bf16_teacher_trains_and_the_cnn_asks_for_cuda() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--teacher-precision",
+        "bf16",
+        "--no-export",
+        "--no-baseline",
+    ];
+    let o = distill(dir.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = std::fs::read_to_string(dir.path().join("fashion-mnist/config.toml")).unwrap();
+    assert!(config.contains(r#"precision = "bf16""#), "{config}");
+    let o = Command::new(env!("CARGO_BIN_EXE_distill"))
+        .args(["--no-progress", "--teacher", "cnn", "--data"])
+        .arg(subset())
+        .arg("--out")
+        .arg(dir.path())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("bf16 needs a CUDA device"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+}

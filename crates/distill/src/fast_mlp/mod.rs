@@ -39,6 +39,9 @@ impl FastMlp {
     /// `None` when `opt` does not hold exactly this MLP's parameters (then the autograd
     /// path trains it).
     pub fn new(mlp: &Mlp, opt: &FusedAdamW, batch: usize) -> Result<Option<Self>> {
+        if mlp.compute_dtype() != candle_core::DType::F32 {
+            return Ok(None);
+        }
         let mut widths = Vec::new();
         let mut slots = Vec::new();
         for (k, layer) in mlp.layers().iter().enumerate() {

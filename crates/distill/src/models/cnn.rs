@@ -1,11 +1,11 @@
 //! The convolutional teacher: two conv–ReLU–maxpool blocks, a dense layer, the classifier.
-use candle_core::{Device, Module, Result, Tensor};
+use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarMap};
 use rand_chacha::ChaCha8Rng;
 
 use super::im2col::conv3x3_nhwc;
 use super::relu_pool::relu_pool_nhwc;
-use super::{Classifier, Mode, dropout, param};
+use super::{Classifier, Mode, cast_linear, dropout, param};
 
 /// The shape of a CNN teacher.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +26,8 @@ pub struct Cnn {
     out: Linear,
     input: [usize; 3],
     dropout: f32,
+    /// The dtype the forward pass computes in; parameters stay f32 (see `with_compute`).
+    compute: DType,
 }
 
 impl Cnn {
@@ -75,7 +77,17 @@ impl Cnn {
             out: Linear::new(ow, Some(ob)),
             input,
             dropout,
+            compute: DType::F32,
         })
+    }
+
+    /// Computes the forward pass in `dtype` (bf16: mixed precision) from f32 master
+    /// parameters, as `Mlp::with_compute` does.
+    pub fn with_compute(self, dtype: DType) -> Self {
+        Cnn {
+            compute: dtype,
+            ..self
+        }
     }
 }
 
@@ -83,20 +95,25 @@ impl Classifier for Cnn {
     fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let b = x.dim(0)?;
         let [c, h, w] = self.input;
-        let mut t = x.reshape((b, c, h, w))?;
+        let dt = self.compute;
+        let mut t = x.reshape((b, c, h, w))?.to_dtype(dt)?;
         for (weight, bias) in &self.convs {
-            t = relu_pool_nhwc(&conv(&t, weight, bias)?)?;
+            let (weight, bias) = (weight.to_dtype(dt)?, bias.to_dtype(dt)?);
+            t = relu_pool_nhwc(&conv(&t, &weight, &bias)?)?;
         }
         let t = dropout(&t.flatten_from(1)?, self.dropout, mode)?;
-        let t = dropout(&self.dense.forward(&t)?.relu()?, self.dropout, mode)?;
-        self.out.forward(&t)
+        let dense = cast_linear(&self.dense, dt)?;
+        let t = dropout(&dense.forward(&t)?.relu()?, self.dropout, mode)?;
+        cast_linear(&self.out, dt)?
+            .forward(&t)?
+            .to_dtype(DType::F32)
     }
 }
 
-/// Channels-last 3×3 convolution: im2col on the CPU (fast backward), candle's conv2d
+/// Channels-last 3×3 convolution: im2col on the CPU in f32 (fast backward), candle's conv2d
 /// elsewhere. Both compute the same thing (tested in `im2col`).
 fn conv(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
-    if x.device().is_cpu() {
+    if x.device().is_cpu() && x.dtype() == DType::F32 {
         conv3x3_nhwc(x, weight, bias)
     } else {
         let o = bias.dim(0)?;

@@ -1,6 +1,6 @@
 //! Fully connected networks: the wide teacher (Hinton's 1200-1200) and the MLP students.
 //! Parameter names `layers.{k}.weight|bias` are the float-model contract export reads.
-use candle_core::{Device, Module, Result, Tensor};
+use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarMap};
 use rand_chacha::ChaCha8Rng;
 use runtime_nostd::format::{LAYER_PREFIX, LayerTensor};
@@ -10,6 +10,8 @@ use super::{Classifier, Mode, dropout, param};
 pub struct Mlp {
     layers: Vec<Linear>,
     dropout: f32,
+    /// The dtype the forward pass computes in; parameters stay f32 (see `with_compute`).
+    compute: DType,
 }
 
 impl Mlp {
@@ -48,7 +50,24 @@ impl Mlp {
             )?;
             layers.push(Linear::new(weight, Some(bias)));
         }
-        Ok(Mlp { layers, dropout })
+        Ok(Mlp {
+            layers,
+            dropout,
+            compute: DType::F32,
+        })
+    }
+
+    /// Computes the forward pass in `dtype` (bf16: mixed precision) from f32 master
+    /// parameters: each step casts them, and the casts carry the gradients back to f32.
+    pub fn with_compute(self, dtype: DType) -> Self {
+        Mlp {
+            compute: dtype,
+            ..self
+        }
+    }
+
+    pub fn compute_dtype(&self) -> DType {
+        self.compute
     }
 
     pub fn layers(&self) -> &[Linear] {
@@ -67,14 +86,14 @@ impl Classifier for Mlp {
     }
 
     fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
-        let mut h = x.clone();
+        let mut h = x.to_dtype(self.compute)?;
         let last = self.layers.len() - 1;
         for (k, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h)?;
+            h = super::cast_linear(layer, self.compute)?.forward(&h)?;
             if k < last {
                 h = dropout(&h.relu()?, self.dropout, mode)?;
             }
         }
-        Ok(h)
+        h.to_dtype(DType::F32)
     }
 }

@@ -8,7 +8,7 @@ mod relu_pool;
 mod tree;
 
 use candle_core::{DType, Device, Result, Tensor, Var};
-use candle_nn::VarMap;
+use candle_nn::{Linear, VarMap};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -107,6 +107,17 @@ pub fn dropout(x: &Tensor, p: f32, mode: &mut Mode) -> Result<Tensor> {
     x * Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?
 }
 
+/// `layer` with its parameters cast to `dtype` (itself when they already are).
+pub fn cast_linear(layer: &Linear, dtype: DType) -> Result<Linear> {
+    if layer.weight().dtype() == dtype {
+        return Ok(layer.clone());
+    }
+    Ok(Linear::new(
+        layer.weight().to_dtype(dtype)?,
+        layer.bias().map(|b| b.to_dtype(dtype)).transpose()?,
+    ))
+}
+
 /// Number of scalar parameters in a map.
 pub fn count_params(varmap: &VarMap) -> usize {
     varmap.all_vars().iter().map(|v| v.elem_count()).sum()
@@ -128,4 +139,59 @@ pub fn predict_logits(model: &dyn Classifier, x: &Tensor, batch: usize) -> Resul
         start += len;
     }
     Tensor::cat(&out, 0)?.to_dtype(DType::F32)
+}
+
+#[cfg(test)]
+mod precision_tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// bf16 compute from f32 weights: logits close to f32's, gradients reach the f32 weights.
+    fn check(model: &dyn Classifier, varmap: &VarMap, x: &Tensor, f32_logits: &Tensor) {
+        let got = model.forward(x, &mut Mode::Eval).unwrap();
+        assert_eq!(got.dtype(), DType::F32);
+        let diff = (&got - f32_logits).unwrap().abs().unwrap();
+        let scale = f32_logits
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let worst = diff.max_all().unwrap().to_scalar::<f32>().unwrap();
+        // bf16 keeps 8 bits of mantissa: a few parts in a thousand per op.
+        assert!(
+            worst < 0.05 * scale.max(1.0),
+            "bf16 logits off by {worst} (scale {scale})"
+        );
+        let grads = got.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        for var in varmap.all_vars() {
+            let g = grads
+                .get(var.as_tensor())
+                .expect("every weight gets a gradient");
+            assert_eq!(g.dtype(), DType::F32);
+            assert!(
+                g.abs()
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap()
+                    > 0.0
+            );
+        }
+    }
+
+    #[test]
+    fn bf16_mlp_follows_its_f32_self() {
+        // The CNN's bf16 path is candle's conv2d, which has no bf16 kernel on the CPU (the
+        // teacher refuses that combination); it runs on CUDA only.
+        let dev = Device::Cpu;
+        let x = Tensor::randn(0f32, 1.0, (3, 64), &dev).unwrap();
+        let varmap = VarMap::new();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let mlp = Mlp::new(&varmap, 64, &[32], 5, 0.0, &mut rng, &dev).unwrap();
+        let want = mlp.forward(&x, &mut Mode::Eval).unwrap();
+        check(&mlp.with_compute(DType::BF16), &varmap, &x, &want);
+    }
 }

@@ -101,7 +101,7 @@ impl CustomOp3 for ReluPoolGrad {
 
 /// ReLU + 2×2 max-pool of a channels-last `[B, H, W, C]` tensor, as channels-first output.
 pub fn relu_pool_nhwc(x: &Tensor) -> Result<Tensor> {
-    if x.device().is_cpu() {
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
         x.contiguous()?.apply_op1(ReluPool)
     } else {
         x.permute((0, 3, 1, 2))?.relu()?.max_pool2d(2)
