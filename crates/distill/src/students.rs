@@ -138,12 +138,22 @@ pub fn train_student(
     )?;
     let logits = predict_logits(model.classifier(), &p.test_x, 1000)?;
     let test_acc = logits_accuracy(&logits, &p.test_y)?;
-    let max_path_acc = match &model {
-        Model::Tree(t) => Some(logits_accuracy(&t.max_path_logits(&p.test_x)?, &p.test_y)?),
-        Model::Mlp(_) => None,
+    let (max_path_acc, leaves_used) = match &model {
+        Model::Tree(t) => {
+            let mut used = t.max_path_leaves(&p.test_x)?;
+            used.sort_unstable();
+            used.dedup();
+            let acc = logits_accuracy(&t.max_path_logits(&p.test_x)?, &p.test_y)?;
+            (Some(acc), used.len())
+        }
+        Model::Mlp(_) => (None, 0),
     };
     let line = match max_path_acc {
-        Some(m) => format!("{stage}: test accuracy {test_acc:.2}% (soft tree), {m:.2}% (max path)"),
+        Some(m) => format!(
+            "{stage}: test accuracy {test_acc:.2}% (soft tree), {m:.2}% (max path, through \
+             {leaves_used} of {} leaves)",
+            1u32 << cfg.student.tree.depth
+        ),
         None => format!("{stage}: test accuracy {test_acc:.2}%"),
     };
     ctx.progress.println(&line);
