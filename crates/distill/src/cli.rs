@@ -63,6 +63,9 @@ pub struct Cli {
     /// Tree: learn β during training.
     #[arg(long)]
     pub learn_beta: bool,
+    /// Tree: start each split at the median response of the rows reaching it.
+    #[arg(long)]
+    pub median_init: bool,
     /// Tree: strength λ of the balance penalty (0 = off).
     #[arg(long)]
     pub balance: Option<f64>,
@@ -150,6 +153,9 @@ impl Cli {
         set!(self.student_lr, c.student.train.lr);
         if self.learn_beta {
             c.student.tree.learn_beta = true;
+        }
+        if self.median_init {
+            c.student.tree.median_init = true;
         }
         set!(self.student_hidden, c.student.hidden);
         set!(self.student_epochs, c.student.train.epochs);

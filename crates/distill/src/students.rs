@@ -15,6 +15,9 @@ use crate::run::{RunDir, logits_accuracy};
 use crate::train::{Job, TrainData, train};
 use crate::transfer::KdData;
 
+/// Training rows that place a fresh tree's splits (`split_at_medians`).
+const MEDIAN_INIT_ROWS: usize = 10_000;
+
 pub struct Student {
     pub stage: String,
     pub test_acc: f64,
@@ -43,14 +46,21 @@ impl Model {
                 rng,
                 &p.device,
             )?),
-            StudentKind::Tree => Model::Tree(SoftTree::new(
-                varmap,
-                &p.train_x.mean(0)?,
-                p.classes,
-                &cfg.student.tree,
-                rng,
-                &p.device,
-            )?),
+            StudentKind::Tree => {
+                let tree = SoftTree::new(
+                    varmap,
+                    &p.train_x.mean(0)?,
+                    p.classes,
+                    &cfg.student.tree,
+                    rng,
+                    &p.device,
+                )?;
+                if cfg.student.tree.median_init {
+                    let n = p.train_x.dim(0)?.min(MEDIAN_INIT_ROWS);
+                    tree.split_at_medians(varmap, &p.train_x.narrow(0, 0, n)?)?;
+                }
+                Model::Tree(tree)
+            }
         })
     }
 

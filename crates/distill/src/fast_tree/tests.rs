@@ -151,6 +151,7 @@ fn depth3(balance: f64, learn_beta: bool) -> TreeConfig {
         learn_beta,
         balance,
         balance_decay: 0.8,
+        median_init: false,
     }
 }
 
