@@ -24,8 +24,16 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// Epochs run per model and path (different seeds): one epoch's accuracy swings by a point
-/// or two with the seed, so both sides report means.
-const SEEDS: u64 = 3;
+/// or two with the seed, so both sides report means. `BENCH_SEEDS=N` runs more.
+const DEFAULT_SEEDS: u64 = 3;
+
+fn seeds() -> u64 {
+    std::env::var("BENCH_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(DEFAULT_SEEDS)
+}
 
 struct Timed {
     /// Mean over the seeds run.
@@ -75,7 +83,7 @@ fn main() -> anyhow::Result<()> {
     let (_, t_ref) = epoch(&p, teacher_spec, dir)?;
     let mut runs = Vec::new();
     let mut first = None;
-    for seed in 1..=SEEDS {
+    for seed in 1..=seeds() {
         let spec = Spec {
             fast: true,
             seed,
@@ -103,7 +111,7 @@ fn main() -> anyhow::Result<()> {
         seed: 1,
     };
     let (_, s_ref) = epoch(&p, student_spec, dir)?;
-    let runs = (1..=SEEDS)
+    let runs = (1..=seeds())
         .map(|seed| {
             let spec = Spec {
                 fast: true,
@@ -116,7 +124,10 @@ fn main() -> anyhow::Result<()> {
     let s = Timed::mean(&runs);
 
     let torch = run_torch(dir, p.features, p.classes, threads)?;
-    println!("\nfast and PyTorch: means over {SEEDS} seeds; autograd: seed 1");
+    println!(
+        "\nfast and PyTorch: means over {} seeds; autograd: seed 1",
+        seeds()
+    );
     println!(
         "| model | candle autograd s | candle fast s | PyTorch s | fast / PyTorch | test acc: autograd / fast / PyTorch |"
     );
@@ -246,7 +257,7 @@ fn run_torch(
     let out = Command::new("python3")
         .arg(&script)
         .arg(dir)
-        .args([features, classes, threads, SEEDS as usize].map(|v| v.to_string()))
+        .args([features, classes, threads, seeds() as usize].map(|v| v.to_string()))
         .output()
         .with_context(|| format!("running {}", script.display()))?;
     anyhow::ensure!(
