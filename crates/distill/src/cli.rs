@@ -60,6 +60,9 @@ pub struct Cli {
     /// Tree: initial inverse temperature β of the node sigmoids.
     #[arg(long)]
     pub tree_beta: Option<f64>,
+    /// Tree: β at the last epoch, reached geometrically from --tree-beta.
+    #[arg(long)]
+    pub tree_beta_final: Option<f64>,
     /// Tree: learn β during training.
     #[arg(long)]
     pub learn_beta: bool,
@@ -149,6 +152,9 @@ impl Cli {
         set!(self.student, c.student.kind);
         set!(self.depth, c.student.tree.depth);
         set!(self.tree_beta, c.student.tree.beta);
+        if let Some(b) = self.tree_beta_final {
+            c.student.tree.beta_final = Some(b);
+        }
         set!(self.balance, c.student.tree.balance);
         set!(self.student_lr, c.student.train.lr);
         if self.learn_beta {

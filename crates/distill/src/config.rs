@@ -184,6 +184,9 @@ pub struct TreeConfig {
     pub depth: u32,
     /// Initial inverse temperature β of the inner nodes' sigmoids.
     pub beta: f64,
+    /// β at the last epoch, reached geometrically from `beta` (unset: β stays fixed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta_final: Option<f64>,
     /// Learn β (kept positive: its logarithm is the parameter).
     pub learn_beta: bool,
     /// Strength λ of the balance penalty (0 turns it off).
@@ -201,6 +204,7 @@ impl Default for TreeConfig {
         TreeConfig {
             depth: 8,
             beta: 1.0,
+            beta_final: None,
             learn_beta: false,
             // Depth 8 on 10,000 Fashion-MNIST images, 5 epochs, labels only: λ = 0.01 gave
             // 76.3% (soft), λ = 1 80.6%, λ = 10 76.8%.
@@ -332,6 +336,16 @@ impl Config {
             "student.tree.beta must be > 0 (the max-path rule takes the sign of w·x + b), got {}",
             t.beta
         );
+        if let Some(b) = t.beta_final {
+            anyhow::ensure!(
+                b > 0.0 && b.is_finite(),
+                "student.tree.beta_final must be > 0, got {b}"
+            );
+            anyhow::ensure!(
+                !t.learn_beta,
+                "student.tree: beta_final schedules a fixed β; it cannot be combined with learn_beta"
+            );
+        }
         anyhow::ensure!(
             t.balance >= 0.0 && t.balance.is_finite(),
             "student.tree.balance must be >= 0, got {}",

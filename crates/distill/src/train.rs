@@ -124,6 +124,7 @@ pub fn train(
     for epoch in history.len()..job.cfg.epochs {
         let start = Instant::now();
         opt.set_lr(lr_at(&job.cfg, epoch));
+        model.start_epoch(epoch, job.cfg.epochs);
         // Seeded per epoch, so a resumed run draws exactly what an uninterrupted one would.
         let mut rng = ChaCha8Rng::seed_from_u64(job.seed ^ ((epoch as u64 + 1) << 32));
         let mut order: Vec<u32> = (0..n as u32).collect();

@@ -148,6 +148,7 @@ fn depth3(balance: f64, learn_beta: bool) -> TreeConfig {
     TreeConfig {
         depth: 3,
         beta: 1.5,
+        beta_final: None,
         learn_beta,
         balance,
         balance_decay: 0.8,

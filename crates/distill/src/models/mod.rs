@@ -39,6 +39,9 @@ pub trait Classifier {
         None
     }
 
+    /// Called before each training epoch (0-based) of `epochs`, resumed ones included.
+    fn start_epoch(&self, _epoch: usize, _epochs: usize) {}
+
     /// Training state that is not a parameter but must survive `--resume` (checkpointed).
     fn train_state(&self) -> crate::checkpoint::TrainState {
         Vec::new()

@@ -5,7 +5,7 @@
 //! Training sees every path, weighted by its probability (`crate::tree_loss`); inference takes
 //! only the maximum-probability path, right iff w_i·x + b_i > 0, which is what `export`
 //! quantizes and the device runs. Parameter names are the float-model contract (FORMAT.md).
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use candle_core::{D, DType, Device, Result, Tensor, Var};
 use candle_nn::VarMap;
@@ -46,7 +46,8 @@ pub struct SoftTree {
 }
 
 enum Beta {
-    Fixed(f64),
+    /// Scheduled: `cfg.beta` at the first epoch to `cfg.beta_final` at the last.
+    Fixed(Cell<f64>),
     /// log β, so that β stays positive and the max-path rule stays the sign of w·x + b.
     Learned(Tensor),
 }
@@ -100,7 +101,7 @@ impl SoftTree {
         let beta = if cfg.learn_beta {
             Beta::Learned(log_beta(varmap, cfg.beta, dev)?)
         } else {
-            Beta::Fixed(cfg.beta)
+            Beta::Fixed(Cell::new(cfg.beta))
         };
         Ok(SoftTree {
             depth,
@@ -117,7 +118,7 @@ impl SoftTree {
     /// The current inverse temperature β.
     pub fn beta(&self) -> Result<f32> {
         match &self.beta {
-            Beta::Fixed(b) => Ok(*b as f32),
+            Beta::Fixed(b) => Ok(b.get() as f32),
             Beta::Learned(l) => l.exp()?.flatten_all()?.to_vec1::<f32>().map(|v| v[0]),
         }
     }
@@ -139,7 +140,7 @@ impl SoftTree {
     fn right_probs(&self, x: &Tensor) -> Result<Tensor> {
         let z = self.node_logits(x)?;
         match &self.beta {
-            Beta::Fixed(b) => sigmoid(&(z * *b)?),
+            Beta::Fixed(b) => sigmoid(&(z * b.get())?),
             Beta::Learned(l) => sigmoid(&z.broadcast_mul(&l.exp()?)?),
         }
     }
@@ -285,6 +286,20 @@ impl Classifier for SoftTree {
         Some(self)
     }
 
+    /// A fixed β follows its schedule: geometric from `beta` to `beta_final`, so the last
+    /// epochs train the nearly hard routing the device runs.
+    fn start_epoch(&self, epoch: usize, epochs: usize) {
+        if let Beta::Fixed(b) = &self.beta {
+            let f = if epochs > 1 {
+                epoch as f64 / (epochs - 1) as f64
+            } else {
+                1.0
+            };
+            let (from, to) = (self.cfg.beta, self.cfg.beta_final.unwrap_or(self.cfg.beta));
+            b.set(from * (to / from).powf(f));
+        }
+    }
+
     /// Log of the mixture Σ_ℓ P_ℓ(x) softmax(φ_ℓ): the soft tree's prediction.
     fn forward(&self, x: &Tensor, _mode: &mut Mode) -> Result<Tensor> {
         let (_, paths) = self.paths(x)?;
@@ -417,6 +432,35 @@ mod tests {
         assert!(before.iter().filter(|&&n| n == 0).count() > 0, "{before:?}");
         // 1600 rows halved four times: 100 per leaf, give or take the median's row.
         assert!(after.iter().all(|&n| (96..=104).contains(&n)), "{after:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn beta_follows_its_geometric_schedule() -> Result<()> {
+        let dev = Device::Cpu;
+        let cfg = TreeConfig {
+            depth: 2,
+            beta: 0.5,
+            beta_final: Some(8.0),
+            ..TreeConfig::default()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let tree = SoftTree::new(
+            &VarMap::new(),
+            &Tensor::zeros(3, DType::F32, &dev)?,
+            2,
+            &cfg,
+            &mut rng,
+            &dev,
+        )?;
+        for (epoch, want) in [(0, 0.5f32), (2, 2.0), (4, 8.0)] {
+            tree.start_epoch(epoch, 5);
+            assert!(
+                (tree.beta()? - want).abs() < 1e-5,
+                "epoch {epoch}: {}",
+                tree.beta()?
+            );
+        }
         Ok(())
     }
 
