@@ -13,9 +13,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// An IDX file is malformed or does not match its partner.
-    #[error("{path}: {reason}")]
-    Idx { path: PathBuf, reason: String },
+    /// An IDX file is malformed or does not match its partner (distill's reader says which).
+    #[error(transparent)]
+    Idx(#[from] distill::data::DataError),
     /// A safetensors file is malformed or lacks what we need.
     #[error("{what}: {reason}")]
     Safetensors { what: String, reason: String },

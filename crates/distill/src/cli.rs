@@ -26,6 +26,10 @@ pub struct Cli {
     /// Train on the first N training samples only (0 = all).
     #[arg(long)]
     pub train_limit: Option<usize>,
+    /// Share of the training rows held out for validation; 0 trains on all of them (a final
+    /// fit once the settings are chosen).
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
     /// Run name; outputs go to <out>/<name>/.
     #[arg(long)]
     pub name: Option<String>,
@@ -141,6 +145,7 @@ impl Cli {
         set!(self.data, c.data.dir);
         set!(self.label_column, c.data.label_column);
         set!(self.train_limit, c.data.train_limit);
+        set!(self.val_fraction, c.data.val_fraction);
         set!(self.name, c.name);
         set!(self.out, c.out_dir);
         set!(self.cache, c.cache_dir);

@@ -11,7 +11,8 @@ pub struct EpochRecord {
     pub epoch: usize,
     pub loss: f64,
     pub train_acc: f64,
-    pub val_acc: f64,
+    /// `None` when there is no validation split (`data.val_fraction = 0`).
+    pub val_acc: Option<f64>,
     pub lr: f64,
     pub seconds: f64,
 }

@@ -59,9 +59,12 @@ impl EpochBar {
     }
 
     pub fn finish(&self, r: &EpochRecord) {
+        let val = r
+            .val_acc
+            .map_or(String::new(), |v| format!("  val {v:.2}%"));
         let line = format!(
-            "{} epoch {:>2}: loss {:.4}  train {:.2}%  val {:.2}%  ({:.1} s)",
-            r.stage, r.epoch, r.loss, r.train_acc, r.val_acc, r.seconds
+            "{} epoch {:>2}: loss {:.4}  train {:.2}%{val}  ({:.1} s)",
+            r.stage, r.epoch, r.loss, r.train_acc, r.seconds
         );
         if self.plain {
             eprintln!("{line}");

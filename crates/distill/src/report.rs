@@ -166,6 +166,12 @@ impl Report<'_> {
             )?;
         }
         let (mut loss, mut acc) = (Vec::new(), Vec::new());
+        // Without a validation split (data.val_fraction = 0) the curves show training accuracy.
+        let has_val = self
+            .curves
+            .iter()
+            .flat_map(|(_, h)| h)
+            .any(|r| r.val_acc.is_some());
         for (label, hist) in self.curves.iter().filter(|(_, h)| !h.is_empty()) {
             loss.push(Curve {
                 label: label.clone(),
@@ -173,11 +179,21 @@ impl Report<'_> {
             });
             acc.push(Curve {
                 label: label.clone(),
-                points: hist.iter().map(|r| (r.epoch as f64, r.val_acc)).collect(),
+                points: hist
+                    .iter()
+                    .filter_map(|r| {
+                        let a = if has_val { r.val_acc? } else { r.train_acc };
+                        Some((r.epoch as f64, a))
+                    })
+                    .collect(),
             });
         }
         if !loss.is_empty() {
-            plots::training_curves(&dir.join("training.png"), "Training", &loss, &acc)?;
+            let title = match has_val {
+                true => "validation accuracy",
+                false => "training accuracy",
+            };
+            plots::training_curves(&dir.join("training.png"), "Training", &loss, &acc, title)?;
             writeln!(md, "\n![training curves](training.png)")?;
         }
         for (i, r) in self.rows.iter().enumerate() {

@@ -77,12 +77,13 @@ pub fn setup(cfg: &Config, opts: &RunOptions) -> anyhow::Result<Setup> {
     let run = RunDir {
         path: cfg.out_dir.join(&cfg.name),
     };
+    let progress = EpochProgress::new(opts.progress);
+    // Data first: a run whose data cannot be read leaves no run folder behind.
+    let bundle = load_data(cfg, opts.data_explicit, &progress)?;
     std::fs::create_dir_all(run.path.join("checkpoints"))
         .with_context(|| format!("cannot create the run folder {}", run.path.display()))?;
     let config_toml = cfg.to_toml()?;
     crate::fsutil::write_atomic(&run.path.join("config.toml"), config_toml.as_bytes())?;
-    let progress = EpochProgress::new(opts.progress);
-    let bundle = load_data(cfg, opts.data_explicit, &progress)?;
     progress.println(&format!(
         "data: {} — {} train / {} test samples of shape {:?}, {} classes; device {:?}",
         bundle.source,

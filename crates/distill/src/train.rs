@@ -149,7 +149,10 @@ pub fn train(
             loss_sum += value * chunk.len() as f64;
             bar.step(loss_sum / ((step + 1) * batch).min(n) as f64);
         }
-        let val_acc = accuracy(model, data.val_x, data.val_y)?;
+        let val_acc = match data.val_y.dim(0)? {
+            0 => None,
+            _ => Some(accuracy(model, data.val_x, data.val_y)?),
+        };
         let record = EpochRecord {
             stage: job.stage.to_string(),
             epoch: epoch + 1,

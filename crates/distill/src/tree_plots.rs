@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use export::{FloatBody, FloatModel};
+use export::{FloatBody, FloatModel, SoftTree};
 
 use crate::plots::{
     Area, GREY, NEG, POS, PlotError, de, fit, put, ramp, rect, style, write_atomic,
@@ -23,9 +23,8 @@ pub struct TreeView {
     pub depth: usize,
     /// Filter image height and width (the input's last two dimensions; channel 0 is drawn).
     pub image: (usize, usize),
-    /// `[(2^d − 1) · F]`, heap order.
-    pub weights: Vec<f32>,
-    pub biases: Vec<f32>,
+    /// Filters `[(2^d − 1) · F]` in heap order, biases, and the leaf logits.
+    pub tree: SoftTree,
     /// `[2^d · C]`: softmax of the leaf logits.
     pub leaf_probs: Vec<f32>,
     pub classes: Vec<String>,
@@ -54,8 +53,7 @@ impl TreeView {
         let view = TreeView {
             depth: t.depth as usize,
             image,
-            weights: t.inner_weight.clone(),
-            biases: t.inner_bias.clone(),
+            tree: t.clone(),
             leaf_probs,
             classes: m.classes.clone(),
         };
@@ -66,30 +64,16 @@ impl TreeView {
     /// The max-probability path of a normalized input: `(node, w·x + b)` per level, and the
     /// leaf (right iff w·x + b > 0, as export and the runtime decide).
     pub fn walk(&self, x_n: &[f32]) -> (Vec<(usize, f32)>, usize) {
-        let f = self.features();
-        let mut node = 0;
-        let mut visited = Vec::with_capacity(self.depth);
-        for _ in 0..self.depth {
-            let w = &self.weights[node * f..(node + 1) * f];
-            let z: f64 = w
-                .iter()
-                .zip(x_n)
-                .map(|(&a, &b)| f64::from(a) * f64::from(b))
-                .sum::<f64>()
-                + f64::from(self.biases[node]);
-            visited.push((node, z as f32));
-            node = 2 * node + if z > 0.0 { 2 } else { 1 };
-        }
-        (visited, node + 1 - (1 << self.depth))
+        export::float_forward::tree_path(&self.tree, x_n)
     }
 
     fn features(&self) -> usize {
-        self.weights.len() / ((1 << self.depth) - 1).max(1)
+        self.tree.inner_weight.len() / ((1 << self.depth) - 1).max(1)
     }
 
     fn filter(&self, node: usize) -> &[f32] {
         let (f, (h, w)) = (self.features(), self.image);
-        &self.weights[node * f..node * f + h * w]
+        &self.tree.inner_weight[node * f..node * f + h * w]
     }
 
     /// The class distribution of a leaf, or the mean over the leaves under a deeper node.
@@ -335,8 +319,9 @@ fn check(t: &TreeView) -> Result<(), PlotError> {
     let c = t.classes.len();
     let ok = (1..=10).contains(&t.depth)
         && h * w > 0
-        && t.weights.len().is_multiple_of((1 << t.depth) - 1)
-        && t.biases.len() == (1 << t.depth) - 1
+        && t.tree.inner_weight.len().is_multiple_of((1 << t.depth) - 1)
+        && t.tree.inner_bias.len() == (1 << t.depth) - 1
+        && t.tree.depth as usize == t.depth
         && t.features() >= h * w
         && c > 0
         && t.leaf_probs.len() == (1 << t.depth) * c;
@@ -348,7 +333,7 @@ fn check(t: &TreeView) -> Result<(), PlotError> {
             t.depth,
             h,
             w,
-            t.weights.len(),
+            t.tree.inner_weight.len(),
             t.leaf_probs.len()
         )))
     }

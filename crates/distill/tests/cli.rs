@@ -127,12 +127,19 @@ fn bad_data_names_the_file_and_fails() {
     );
     assert!(!e.contains("panicked"), "{e}");
 
+    let out = tempfile::tempdir().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_distill"))
-        .args(["--no-progress", "--data", "/nonexistent/dir"])
+        .args(["--no-progress", "--data", "/nonexistent/dir", "--out"])
+        .arg(out.path())
         .output()
         .unwrap();
     assert!(!o.status.success());
     assert!(stderr(&o).contains("/nonexistent/dir"), "{}", stderr(&o));
+    let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "unreadable data left a run folder: {left:?}"
+    );
 }
 
 #[test]
@@ -234,4 +241,28 @@ fn a_bf16_teacher_trains_and_the_cnn_asks_for_cuda() {
     let e = stderr(&o);
     assert!(e.contains("bf16 needs a CUDA device"), "{e}");
     assert!(!e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn val_fraction_zero_trains_on_every_row_and_reports_no_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = distill(
+        dir.path(),
+        &["--name", "all", "--no-export", "--val-fraction", "0"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = stderr(&o);
+    assert!(!log.contains(" val "), "{log}");
+    let metrics = std::fs::read_to_string(dir.path().join("all/metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 5, "{metrics}");
+    assert!(
+        metrics.lines().all(|l| l.contains("\"val_acc\":null")),
+        "{metrics}"
+    );
+    assert!(dir.path().join("all/training.png").exists());
+
+    // The default holds out 10% and reports its accuracy every epoch.
+    let o = distill(dir.path(), &["--name", "held", "--no-export"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(" val "), "{}", stderr(&o));
 }

@@ -43,8 +43,15 @@ pub fn mlp_activations(layers: &[Dense], x_n: &[f32]) -> Vec<Vec<f32>> {
 
 /// The leaf reached by the maximum-probability path: right iff `w·x + b > 0`.
 pub fn tree_leaf(t: &SoftTree, x_n: &[f32]) -> usize {
+    tree_path(t, x_n).1
+}
+
+/// The maximum-probability path itself: `(node, w·x + b)` per level, then the leaf. The one
+/// float definition of the branch rule, shared by export's evaluation and distill's pictures.
+pub fn tree_path(t: &SoftTree, x_n: &[f32]) -> (Vec<(usize, f32)>, usize) {
     let f = x_n.len();
     let mut node = 0usize;
+    let mut visited = Vec::with_capacity(t.depth as usize);
     for _ in 0..t.depth {
         let w = &t.inner_weight[node * f..(node + 1) * f];
         let s: f64 = w
@@ -53,9 +60,10 @@ pub fn tree_leaf(t: &SoftTree, x_n: &[f32]) -> usize {
             .map(|(&a, &b)| f64::from(a) * f64::from(b))
             .sum::<f64>()
             + f64::from(t.inner_bias[node]);
+        visited.push((node, s as f32));
         node = 2 * node + if s > 0.0 { 2 } else { 1 };
     }
-    node - ((1usize << t.depth) - 1)
+    (visited, node - ((1usize << t.depth) - 1))
 }
 
 /// Index of the first maximum (the runtime's tie rule).
