@@ -394,6 +394,22 @@ mod tests {
     }
 
     #[test]
+    fn every_committed_config_loads_and_validates() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let c = Config::load(&path).unwrap();
+                c.validate()
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 3, "only {seen} configs in {}", dir.display());
+    }
+
+    #[test]
     fn unknown_keys_are_errors() {
         assert!(toml::from_str::<Config>("[student]\nhiden = [3]\n").is_err());
         let c: Config = toml::from_str("seed = 3\n[student]\nhidden = [64, 32]\n").unwrap();
