@@ -358,8 +358,8 @@ impl Config {
             t.balance_decay
         );
         anyhow::ensure!(
-            self.kd.soft == SoftLoss::Kl,
-            "a tree student learns leaf distributions: kd.soft must be \"kl\", not {:?}",
+            self.kd.soft != SoftLoss::LogitMse,
+            "a tree student learns leaf distributions: kd.soft must be \"kl\" or \"kl-targets\", not {:?}",
             self.kd.soft
         );
         Ok(())

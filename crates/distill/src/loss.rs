@@ -14,6 +14,11 @@ pub enum SoftLoss {
     Kl,
     /// Mean squared error between raw logits (Tang et al. 2019).
     LogitMse,
+    /// KL divergence from the teacher's softened targets softmax(teacher/T) to the student's
+    /// plain softmax (T = 1): only the targets are softened. The student needs no T-times
+    /// larger margins, which kept soft decision trees from collapsing at T = 4 and, over 100
+    /// epochs, regularized them (docs/trees.md).
+    KlTargets,
 }
 
 /// Settings of the distillation loss.
@@ -41,6 +46,16 @@ impl Default for KdLoss {
     }
 }
 
+impl KdLoss {
+    /// The temperature of the student's side of the KL term: T, or 1 for `kl-targets`.
+    pub fn student_temperature(&self) -> f64 {
+        match self.soft {
+            SoftLoss::KlTargets => 1.0,
+            SoftLoss::Kl | SoftLoss::LogitMse => self.temperature,
+        }
+    }
+}
+
 /// Mean cross-entropy of `logits` against u32 `labels` `[batch]`.
 pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     candle_nn::loss::cross_entropy(logits, labels)
@@ -55,6 +70,16 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 /// assert!(kl.to_scalar::<f32>().unwrap().abs() < 1e-6);
 /// ```
 pub fn kl_divergence(student: &Tensor, teacher: &Tensor, temperature: f64) -> Result<Tensor> {
+    kl_divergence_at(student, teacher, temperature, temperature)
+}
+
+/// `KL(softmax(teacher/T_t) ‖ softmax(student/T_s))`: the two sides at their own temperatures.
+pub fn kl_divergence_at(
+    student: &Tensor,
+    teacher: &Tensor,
+    student_t: f64,
+    teacher_t: f64,
+) -> Result<Tensor> {
     if student.dims() != teacher.dims() {
         candle_core::bail!(
             "student logits {:?} and teacher logits {:?} differ in shape",
@@ -62,9 +87,9 @@ pub fn kl_divergence(student: &Tensor, teacher: &Tensor, temperature: f64) -> Re
             teacher.dims()
         )
     }
-    let log_ps = log_softmax(&(student / temperature)?, D::Minus1)?;
-    let log_pt = log_softmax(&(teacher / temperature)?, D::Minus1)?;
-    let pt = softmax(&(teacher / temperature)?, D::Minus1)?;
+    let log_ps = log_softmax(&(student / student_t)?, D::Minus1)?;
+    let log_pt = log_softmax(&(teacher / teacher_t)?, D::Minus1)?;
+    let pt = softmax(&(teacher / teacher_t)?, D::Minus1)?;
     let batch = student.dim(0)? as f64;
     (pt * (log_pt - log_ps)?)?.sum_all()? / batch
 }
@@ -115,13 +140,14 @@ pub fn kd_loss(
         return Ok(hard);
     }
     let soft = match cfg.soft {
-        SoftLoss::Kl => {
+        SoftLoss::Kl | SoftLoss::KlTargets => {
             let scale = if cfg.t_squared {
                 cfg.temperature * cfg.temperature
             } else {
                 1.0
             };
-            (kl_divergence(student, teacher, cfg.temperature)? * scale)?
+            let (ts, tt) = (cfg.student_temperature(), cfg.temperature);
+            (kl_divergence_at(student, teacher, ts, tt)? * scale)?
         }
         SoftLoss::LogitMse => candle_nn::loss::mse(student, teacher)?,
     };
@@ -146,6 +172,34 @@ mod tests {
             .to_scalar::<f32>()
             .unwrap();
         assert!((got as f64 - want).abs() < 1e-6, "{got} vs {want}");
+    }
+
+    #[test]
+    fn kl_targets_softens_only_the_teacher() {
+        // p = softmax([4, 0] / 2) = softmax([2, 0]); q = softmax([1, 0]) at T = 1, not T = 2.
+        let dev = Device::Cpu;
+        let s = Tensor::new(&[[1.0f32, 0.0]], &dev).unwrap();
+        let t = Tensor::new(&[[4.0f32, 0.0]], &dev).unwrap();
+        let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
+        let (p, q) = (sig(2.0), sig(1.0));
+        let want = p * (p / q).ln() + (1.0 - p) * ((1.0 - p) / (1.0 - q)).ln();
+        let cfg = KdLoss {
+            alpha: 0.0,
+            temperature: 2.0,
+            t_squared: false,
+            soft: SoftLoss::KlTargets,
+        };
+        assert_eq!(cfg.student_temperature(), 1.0);
+        let y = Tensor::new(&[0u32], &dev).unwrap();
+        let got = kd_loss(&s, &t, &y, None, &cfg).unwrap();
+        let got = got.to_scalar::<f32>().unwrap() as f64;
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        // Hinton's form, both sides at T = 2, differs.
+        let both = kl_divergence(&s, &t, 2.0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap() as f64;
+        assert!((both - want).abs() > 1e-3, "{both} vs {want}");
     }
 
     #[test]

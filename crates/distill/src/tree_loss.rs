@@ -76,7 +76,8 @@ pub fn tree_loss(
             } else {
                 1.0
             };
-            let soft = path_weighted_kl(leaves, &paths.leaves, teacher, kd.temperature)?;
+            let (ts, tt) = (kd.student_temperature(), kd.temperature);
+            let soft = path_weighted_kl(leaves, &paths.leaves, teacher, ts, tt)?;
             ((hard * kd.alpha)? + (soft * ((1.0 - kd.alpha) * scale))?)?
         }
         _ => hard,
@@ -110,17 +111,18 @@ pub fn path_weighted_ce(
     }
 }
 
-/// Σ_ℓ P_ℓ · KL(softmax(t/T) ‖ softmax(φ_ℓ/T)), averaged over the batch.
+/// Σ_ℓ P_ℓ · KL(softmax(t/T_t) ‖ softmax(φ_ℓ/T_s)), averaged over the batch.
 pub fn path_weighted_kl(
     leaves: &Tensor,
     leaf_paths: &Tensor,
     teacher: &Tensor,
-    temperature: f64,
+    student_t: f64,
+    teacher_t: f64,
 ) -> Result<Tensor> {
-    let log_pt = log_softmax(&(teacher / temperature)?, D::Minus1)?;
-    let pt = softmax(&(teacher / temperature)?, D::Minus1)?;
+    let log_pt = log_softmax(&(teacher / teacher_t)?, D::Minus1)?;
+    let pt = softmax(&(teacher / teacher_t)?, D::Minus1)?;
     let neg_entropy = (&pt * &log_pt)?.sum_keepdim(1)?;
-    let logq = log_softmax(&(leaves / temperature)?, D::Minus1)?;
+    let logq = log_softmax(&(leaves / student_t)?, D::Minus1)?;
     let kl = neg_entropy.broadcast_sub(&pt.matmul(&logq.t()?)?)?;
     (leaf_paths * kl)?.sum(1)?.mean_all()
 }
@@ -188,7 +190,7 @@ mod tests {
         let t = Tensor::new(&[[2.0f32, -1.0, 0.5]], &dev)?;
         let leaves = Tensor::cat(&[&t, &t], 0)?;
         let paths = Tensor::new(&[[0.3f32, 0.7]], &dev)?;
-        let kl = path_weighted_kl(&leaves, &paths, &t, 4.0)?.to_scalar::<f32>()?;
+        let kl = path_weighted_kl(&leaves, &paths, &t, 4.0, 4.0)?.to_scalar::<f32>()?;
         assert!(kl.abs() < 1e-6, "{kl}");
         Ok(())
     }

@@ -45,18 +45,18 @@ pub fn loss_and_grad(logits: &[f32], classes: usize, t: &Targets, grad: &mut [f3
         let tz = &teacher[i * c..(i + 1) * c];
         let soft_w = 1.0 - alpha;
         match kd.soft {
-            SoftLoss::Kl => {
-                let temp = kd.temperature;
+            SoftLoss::Kl | SoftLoss::KlTargets => {
+                let (temp, st) = (kd.temperature, kd.student_temperature());
                 let scale = if kd.t_squared { temp * temp } else { 1.0 };
                 let mut pt = vec![0f64; c];
                 let lse_t = log_softmax_into(tz, temp, &mut pt);
-                let lse_s = log_softmax_into(z, temp, &mut probs);
+                let lse_s = log_softmax_into(z, st, &mut probs);
                 let f = soft_w * scale / b as f64;
                 for k in 0..c {
                     let log_pt = tz[k] as f64 / temp - lse_t;
-                    let log_qs = z[k] as f64 / temp - lse_s;
+                    let log_qs = z[k] as f64 / st - lse_s;
                     loss += f * pt[k] * (log_pt - log_qs);
-                    g[k] += (f / temp * (probs[k] - pt[k])) as f32;
+                    g[k] += (f / st * (probs[k] - pt[k])) as f32;
                 }
             }
             SoftLoss::LogitMse => {

@@ -115,6 +115,11 @@ fn kd_kl_with_transfer_mask_matches_autograd() {
         false,
         0.2,
     );
+    let targets = KdLoss {
+        soft: SoftLoss::KlTargets,
+        ..kd
+    };
+    assert_twins(Some(targets), true, 0.0);
 }
 
 #[test]

@@ -233,13 +233,13 @@ impl FastTree {
         }
         if let (Some((teacher, kd)), Some(kw)) = (t.teacher, kd) {
             // KL_bℓ = Σ p_t log p_t − p_t · log q_ℓ^T: the cross term is one product.
-            let temp = kd.temperature;
+            let (temp, st) = (kd.temperature, kd.student_temperature());
             let mut logqt = vec![0f32; l * c];
             for (leaf, dst) in logqt.chunks_exact_mut(c).enumerate() {
                 let z = &phi[leaf * c..(leaf + 1) * c];
-                let lse = log_softmax_into(z, temp, &mut row_p);
+                let lse = log_softmax_into(z, st, &mut row_p);
                 for (d, &zk) in dst.iter_mut().zip(z) {
-                    *d = (zk as f64 / temp - lse) as f32;
+                    *d = (zk as f64 / st - lse) as f32;
                 }
             }
             let mut neg_entropy = vec![0f64; b];
@@ -313,10 +313,11 @@ impl FastTree {
             View::rows(&self.leaf_reach[..b * l], b, l).t(),
             View::rows(&self.tmp_bc[..b * c], b, c),
         );
-        let f = kw / temp;
+        let st = kd.student_temperature();
+        let f = kw / st;
         for (leaf, gl) in g.chunks_exact_mut(c).enumerate() {
             let z = &phi[leaf * c..(leaf + 1) * c];
-            log_softmax_into(z, temp, &mut row_p);
+            log_softmax_into(z, st, &mut row_p);
             let mass: f64 = (0..b).map(|r| self.leaf_reach[r * l + leaf] as f64).sum();
             for k in 0..c {
                 let d = row_p[k] * mass - vt_pt[leaf * c + k] as f64;

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{TrainConfig, TreeConfig};
-use crate::loss::KdLoss;
+use crate::loss::{KdLoss, SoftLoss};
 use crate::metrics::Metrics;
 use crate::models::SoftTree;
 use crate::progress::EpochProgress;
@@ -175,6 +175,11 @@ fn kd_with_transfer_mask_and_learned_beta_match_autograd() {
         ..kd
     };
     assert_twins(Some(no_t2), false, depth3(0.1, false));
+    let targets = KdLoss {
+        soft: SoftLoss::KlTargets,
+        ..kd
+    };
+    assert_twins(Some(targets), true, depth3(1.0, false));
 }
 
 #[test]
