@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""A minimal soft decision tree (Frosst & Hinton 2017) in PyTorch, trained on labels only: the
-peer that docs/trees.md compares distill's trees with. Not part of any test.
+"""A minimal soft decision tree (Frosst & Hinton 2017) in PyTorch, trained on labels (or
+distilled): the peer that docs/trees.md compares distill's trees with. Not part of any test.
 
-usage: scripts/tree_torch.py DEPTH EPOCHS LAMBDA [unit|centred] [SEED]
+usage: scripts/tree_torch.py DEPTH EPOCHS LAMBDA [unit|centred] [SEED] [KD...]
   unit:    inputs in [0, 1] (torchvision's ToTensor)
   centred: (x − per-pixel mean) / overall std, as distill's trees see them
+  KD = LOGITS.safetensors ORDER.bin T ALPHA [hinton|targets]: distil from a teacher's cached
+           logits (distill's cache, all 60,000 rows, `data.val_fraction = 0`) whose row order
+           ORDER.bin gives (`cargo run --release -p distill --example train_order -- 60000
+           SEED 0 ORDER.bin` with the run's seed). `hinton`: α·CE(labels) + (1 − α)·T²·Σ_ℓ P_ℓ·
+           KL(softmax(teacher/T) ‖ softmax(φ_ℓ/T)); `targets` softens the teacher only,
+           KL(softmax(teacher/T) ‖ softmax(φ_ℓ)), no T² (distill's `--soft-loss kl-targets`)
 Adam 3e-3, batch 128, β = 1, all 60,000 training rows, a batch-level balance penalty; prints
 the soft and max-path test accuracy after every epoch. Reads Fashion-MNIST IDX files from
 /usr/share/datasets/fashion-mnist.
@@ -27,6 +33,21 @@ depth, epochs, lam = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 mode = sys.argv[4] if len(sys.argv) > 4 else 'unit'   # unit | centred
 seed = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 torch.manual_seed(seed)
+kd = len(sys.argv) > 6
+if kd:
+    import json
+    raw = open(sys.argv[6], 'rb').read(); hlen = struct.unpack('<Q', raw[:8])[0]
+    meta = json.loads(raw[8:8 + hlen])['logits']; a, b = meta['data_offsets']
+    cached = np.frombuffer(raw[8 + hlen + a:8 + hlen + b], dtype=np.float32).reshape(meta['shape'])
+    order = np.frombuffer(open(sys.argv[7], 'rb').read(), dtype=np.uint32)
+    assert cached.shape == (60000, 10) and order.shape == (60000,), 'logits of all 60,000 rows'
+    in_file_order = np.empty_like(cached); in_file_order[order] = cached
+    teacher = torch.tensor(in_file_order)
+    print(f'teacher agrees with the labels on {(teacher.argmax(1) == ytr).float().mean() * 100:.2f}% of the training rows')
+    T, alpha = float(sys.argv[8]), float(sys.argv[9])
+    targets_only = len(sys.argv) > 10 and sys.argv[10] == 'targets'
+    leaf_T, scale = (1.0, 1.0) if targets_only else (T, T * T)
+    soft_targets = F.softmax(teacher / T, 1)
 if mode == 'centred':
     m = xtr.mean(0); s = xtr.std()
     xtr, xte = (xtr - m) / s, (xte - m) / s
@@ -52,6 +73,11 @@ for ep in range(epochs):
         p, reach_in, P = paths(x)
         logq = F.log_softmax(leaves, 1)
         loss = -(P * logq[:, y].T).sum(1).mean()
+        if kd:
+            pt = soft_targets[b]                                  # [n, classes]
+            logq_t = F.log_softmax(leaves / leaf_T, 1)            # [leaves, classes]
+            kl = (pt * pt.clamp_min(1e-12).log()).sum(1, keepdim=True) - pt @ logq_t.T
+            loss = alpha * loss + (1 - alpha) * scale * (P * kl).sum(1).mean()
         if lam > 0:
             a = ((reach_in * p).sum(0) / reach_in.sum(0).clamp_min(1e-8)).clamp(1e-6, 1 - 1e-6)
             loss = loss + lam * (wdepth * -0.5 * (a.log() + (1 - a).log())).sum()
