@@ -38,4 +38,8 @@ crates/runtime-nostd/check-targets.sh
 step "firmware under QEMU"
 firmware/ci.sh
 
+# What the build left on disk: CI's disk once ran full (full debug info, 570 MB per test binary).
+step "disk used by build outputs"
+du -sh "${CARGO_TARGET_DIR:-target}" firmware/target 2>/dev/null || true
+
 step "all checks passed"
