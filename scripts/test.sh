@@ -29,8 +29,18 @@ step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The README's first command, the cargo part verbatim (so binary resolution is what is tested),
+# kept short on the bundled subset. It builds the release profile that the tests below reuse:
+# one optimised build of candle and tract instead of two (dev and release).
+step "the README's main command"
+main_out="${CARGO_TARGET_DIR:-target}/readme-main"
+rm -rf "$main_out"
+cargo run --release -p distill -- --no-progress --data data/fashion-mnist-subset \
+  --teacher-epochs 1 --student-epochs 2 --out "$main_out" --cache "$main_out/cache" --name first
+test -s "$main_out/first/student.int8.safetensors"
+
 step "workspace tests"
-cargo test --workspace --locked
+cargo test --workspace --release --locked
 
 step "runtime-nostd on every target"
 crates/runtime-nostd/check-targets.sh

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use distill::cli::Cli;
+use distill::cli::Top;
 use distill::run::{RunOptions, run};
 use regression_tests::{Agreement, Fixture, TestSet};
 
@@ -24,7 +24,7 @@ fn train_export_and_compare_on_the_subset() {
     let out = dir.path().to_str().unwrap();
     let cache = dir.path().join("cache");
     let data_dir = subset();
-    let cli = Cli::try_parse_from([
+    let top = Top::try_parse_from([
         "distill",
         "--no-progress",
         "--no-baseline",
@@ -48,7 +48,8 @@ fn train_export_and_compare_on_the_subset() {
         data_dir.to_str().unwrap(),
     ])
     .unwrap();
-    let cfg = cli.resolve().unwrap();
+    assert!(top.command.is_none(), "no subcommand: the main job");
+    let cfg = top.run.resolve().unwrap();
     assert!(cfg.export.enabled, "the run must end with the int8 export");
     let opts = RunOptions {
         resume: false,

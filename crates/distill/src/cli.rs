@@ -1,18 +1,109 @@
-//! Command-line flags. Each overrides the matching setting of the TOML experiment file.
+//! The command line: `distill [FLAGS]` runs the main job, where each flag overrides the
+//! matching setting of the TOML experiment file; subcommands do the rest.
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Precision, StudentKind, TeacherKind};
 use crate::loss::SoftLoss;
 use crate::models::OnnxInput;
 
+/// `distill` with no subcommand runs the main job with `run`'s flags.
 #[derive(Debug, Parser)]
 #[command(
     name = "distill",
     version,
-    about = "Train or import a teacher, distill it into a tiny student, export it as int8."
+    about = "Train or import a teacher, distill it into a tiny student, export it as int8.",
+    long_about = "Train or import a teacher, distill it into a tiny student, export it as int8.\n\n\
+        With no subcommand, runs the main job (data → teacher → KD student → int8 artifact) \
+        with the flags below; the subcommands export, evaluate, inspect and explain models.",
+    args_conflicts_with_subcommands = true,
+    subcommand_value_name = "COMMAND",
+    subcommand_help_heading = "Commands (none: run the main job)"
 )]
+pub struct Top {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: Cli,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Quantize a float student to the int8 artifact, its ONNX twin and test vectors.
+    Export(export::cli::ExportArgs),
+    /// Run an int8 artifact on a data folder's test split (runtime-nostd, and tract on the
+    /// ONNX twin beside it): accuracy, per-class accuracy, confusion matrix, agreement.
+    Eval(EvalArgs),
+    /// What an int8 artifact holds: kind, shapes, quantization per layer, MACs, flash and
+    /// RAM, SHA-256, and which boards it fits.
+    Inspect(InspectArgs),
+    /// Draw the path one test input takes down a trained soft tree (float model).
+    Explain(ExplainArgs),
+    /// Soft trees of several depths: label-only vs distilled vs distilled + transfer set.
+    Sweep(Box<SweepArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The int8 artifact (`*.int8.safetensors`); `*.int8.onnx` beside it is run by tract.
+    pub artifact: PathBuf,
+    /// Data folder whose test split is run: IDX files or train.csv + test.csv.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Label column of CSV data.
+    #[arg(long, default_value = "label")]
+    pub label_column: String,
+    /// Run the test input with this index only and print its class scores (and a tree's path).
+    #[arg(long)]
+    pub index: Option<usize>,
+    /// Confusion-matrix PNG (default: `<artifact stem>.confusion.png` beside the artifact).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not run the ONNX twin even when it is there.
+    #[arg(long)]
+    pub no_onnx: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The int8 artifact (`*.int8.safetensors`).
+    pub artifact: PathBuf,
+    /// Check this board only, and exit with status 1 when the model does not fit it.
+    #[arg(long)]
+    pub board: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The float tree `distill` saved (`RUN/student.safetensors`).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Index of the test input.
+    #[arg(long, default_value_t = 0)]
+    pub index: usize,
+    /// Data folder whose test split holds the input (the committed subset when absent).
+    #[arg(long, default_value = "/usr/share/datasets/fashion-mnist")]
+    pub data: PathBuf,
+    /// Label column of CSV data.
+    #[arg(long, default_value = "label")]
+    pub label_column: String,
+    /// Output PNG (default: `explain-<index>.png` beside the model).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Tree depths to train, e.g. 4,6,8.
+    #[arg(long, value_delimiter = ',', default_value = "4,6,8")]
+    pub depths: Vec<u32>,
+    #[command(flatten)]
+    pub run: Cli,
+}
+
+/// The main job's flags (also taken by `sweep`).
+#[derive(Debug, Args)]
 pub struct Cli {
     /// TOML experiment file; flags below override its settings.
     #[arg(long, short)]
@@ -129,6 +220,16 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// How to run: resume, progress, device, and whether the data folder was named.
+    pub fn options(&self) -> anyhow::Result<crate::run::RunOptions> {
+        Ok(crate::run::RunOptions {
+            resume: self.resume,
+            progress: !self.no_progress,
+            device: crate::device::choose(&self.device)?,
+            data_explicit: self.data.is_some() || self.config.is_some(),
+        })
+    }
+
     /// The experiment file (or the defaults) with every given flag applied.
     pub fn resolve(&self) -> anyhow::Result<Config> {
         let mut c = match &self.config {

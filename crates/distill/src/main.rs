@@ -1,11 +1,22 @@
+//! `distill`: with no subcommand the main job (data → teacher → KD student → int8 artifact);
+//! `export`, `eval`, `inspect`, `explain` and `sweep` as subcommands (`commands/`).
 use clap::Parser;
 
-use distill::cli::Cli;
-use distill::run::{RunOptions, run};
+use distill::cli::{Cli, Command, Top};
+
+mod commands;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    match main_inner(&cli) {
+    let top = Top::parse();
+    let res = match &top.command {
+        None => main_job(&top.run),
+        Some(Command::Export(a)) => a.run().map(|report| print!("{report}")).map_err(Into::into),
+        Some(Command::Eval(a)) => commands::eval::run(a),
+        Some(Command::Inspect(a)) => commands::inspect::run(a),
+        Some(Command::Explain(a)) => commands::explain::run(a),
+        Some(Command::Sweep(a)) => commands::sweep(a),
+    };
+    match res {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -14,20 +25,13 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn main_inner(cli: &Cli) -> anyhow::Result<()> {
+fn main_job(cli: &Cli) -> anyhow::Result<()> {
     let cfg = cli.resolve()?;
     if cli.print_config {
         print!("{}", cfg.to_toml()?);
         return Ok(());
     }
-    let device = distill::device::choose(&cli.device)?;
-    let opts = RunOptions {
-        resume: cli.resume,
-        progress: !cli.no_progress,
-        device,
-        data_explicit: cli.data.is_some() || cli.config.is_some(),
-    };
-    let dir = run(&cfg, &opts)?;
+    let dir = distill::run::run(&cfg, &cli.options()?)?;
     println!("run folder: {}", dir.display());
     Ok(())
 }

@@ -194,7 +194,8 @@ fn a_tree_run_exports_the_tree_and_draws_it() {
         );
     }
     let png = run.join("explain-0.png");
-    let e = Command::new(env!("CARGO_BIN_EXE_explain"))
+    let e = Command::new(env!("CARGO_BIN_EXE_distill"))
+        .arg("explain")
         .arg("--model")
         .arg(run.join("student.safetensors"))
         .arg("--data")
@@ -204,7 +205,8 @@ fn a_tree_run_exports_the_tree_and_draws_it() {
         .unwrap();
     assert!(e.status.success(), "{}", stderr(&e));
     assert!(png.exists());
-    let bad = Command::new(env!("CARGO_BIN_EXE_explain"))
+    let bad = Command::new(env!("CARGO_BIN_EXE_distill"))
+        .arg("explain")
         .arg("--model")
         .arg(run.join("student.safetensors"))
         .arg("--data")
@@ -214,6 +216,33 @@ fn a_tree_run_exports_the_tree_and_draws_it() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("out of range"), "{}", stderr(&bad));
+
+    // `distill export` on the run's own files writes the same artifact again.
+    let calib = run.join("calib.safetensors");
+    let rows = safetensors::SafeTensors::deserialize(&std::fs::read(&calib).unwrap())
+        .unwrap()
+        .tensor("x")
+        .unwrap()
+        .shape()[0];
+    let again = dir.path().join("again");
+    let x = Command::new(env!("CARGO_BIN_EXE_distill"))
+        .arg("export")
+        .arg("--model")
+        .arg(run.join("student.safetensors"))
+        .arg("--calib")
+        .arg(&calib)
+        .arg("--eval")
+        .arg(&calib)
+        .arg("--out-dir")
+        .arg(&again)
+        .args(["--calib-samples", &rows.to_string()])
+        .output()
+        .unwrap();
+    assert!(x.status.success(), "{}", stderr(&x));
+    assert_eq!(
+        std::fs::read(again.join("student.int8.safetensors")).unwrap(),
+        std::fs::read(run.join("student.int8.safetensors")).unwrap()
+    );
 }
 
 #[test]

@@ -16,6 +16,12 @@ pub const FLASH_RESERVE: usize = 64 * KIB;
 /// (scratch, int8 input, logits) is counted separately.
 pub const RAM_RESERVE: usize = 8 * KIB;
 
+/// Bytes of RAM one inference holds: runtime-nostd's scratch, the int8 input and the int8
+/// logits. The figure every board check uses.
+pub fn model_ram(model: &runtime_nostd::Model) -> usize {
+    model.scratch_len() + model.input_len() + model.num_classes()
+}
+
 /// A microcontroller the artifact may be flashed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Board {

@@ -71,6 +71,16 @@ pub enum ExportError {
         flash_reserve: usize,
         ram_reserve: usize,
     },
+    /// An error while loading the named file.
+    #[error("loading {path}: {source}")]
+    InFile {
+        path: PathBuf,
+        #[source]
+        source: Box<ExportError>,
+    },
+    /// runtime-nostd, the device's reader, refuses an artifact: its error by name.
+    #[error("runtime-nostd rejects the artifact: {0:?} ({0})")]
+    Artifact(runtime_nostd::Error),
     /// runtime-nostd refused or misread the artifact just written.
     #[error("round trip through runtime-nostd failed: {0}")]
     RoundTrip(String),
@@ -80,6 +90,14 @@ pub enum ExportError {
 }
 
 impl ExportError {
+    /// This error, as met while loading `path`.
+    pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
+        Self::InFile {
+            path: path.into(),
+            source: Box::new(self),
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),

@@ -48,8 +48,10 @@
 //! Errors are [`ExportError`]; on any error no output file is left behind.
 
 pub mod artifact;
+mod artifact_read;
 pub mod board;
 pub mod calibrate;
+pub mod cli;
 mod dataset;
 mod error;
 mod evaluate;
@@ -72,6 +74,7 @@ pub mod tract_eval;
 mod vectors;
 
 pub use artifact::artifact_bytes;
+pub use artifact_read::read_artifact;
 pub use board::Board;
 pub use calibrate::{Clipping, calibrate};
 pub use dataset::Dataset;

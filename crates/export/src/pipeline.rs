@@ -80,9 +80,8 @@ pub fn run(
     let accuracy = crate::evaluate::accuracy(model, eval, &rt, &tr);
 
     let flash_bytes = artifact.len();
-    // What one inference holds in RAM: runtime scratch, the int8 input and the int8 logits.
     let scratch_bytes = rt_model.scratch_len();
-    let ram_bytes = scratch_bytes + f + c;
+    let ram_bytes = crate::board::model_ram(&rt_model);
     let board = match opts.board {
         Some(b) => {
             b.check(flash_bytes, ram_bytes)?;

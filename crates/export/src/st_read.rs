@@ -63,6 +63,26 @@ impl<'a> StFile<'a> {
         ))
     }
 
+    pub fn i32s(&self, name: &str) -> Result<(Vec<usize>, Vec<i32>)> {
+        let (shape, b) = self.raw(name, Dtype::I32, "I32")?;
+        Ok((
+            shape,
+            b.chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ))
+    }
+
+    pub fn u8s(&self, name: &str) -> Result<(Vec<usize>, Vec<u8>)> {
+        let (shape, b) = self.raw(name, Dtype::U8, "U8")?;
+        Ok((shape, b.to_vec()))
+    }
+
+    pub fn i8s(&self, name: &str) -> Result<(Vec<usize>, Vec<i8>)> {
+        let (shape, b) = self.raw(name, Dtype::I8, "I8")?;
+        Ok((shape, b.iter().map(|&v| v as i8).collect()))
+    }
+
     pub fn u32s(&self, name: &str) -> Result<(Vec<usize>, Vec<u32>)> {
         let (shape, b) = self.raw(name, Dtype::U32, "U32")?;
         Ok((

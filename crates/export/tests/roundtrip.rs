@@ -196,3 +196,23 @@ fn four_byte_tensors_are_aligned_and_header_is_padded() {
         }
     }
 }
+
+#[test]
+fn read_artifact_returns_exactly_what_was_quantized() {
+    for (model, f, c) in [
+        (common::mlp(12, &[8, 6], 4, 7), 12, 4),
+        (common::tree(12, 3, 4, 8), 12, 4),
+    ] {
+        let calib = common::data(40, f, c, 9);
+        let qm = export::quantize(&model, &calib, 40, Clipping::MinMax).unwrap();
+        let bytes = export::artifact_bytes(&qm).unwrap();
+        let (rt, back) = export::read_artifact(&bytes).unwrap();
+        assert_eq!(back, qm);
+        assert_eq!(rt.input_len(), f);
+        // A damaged artifact is refused by runtime-nostd, and its error is named.
+        let mut bad = bytes.clone();
+        bad.truncate(bytes.len() - 1);
+        let e = export::read_artifact(&bad).unwrap_err().to_string();
+        assert!(e.contains("DataLengthMismatch"), "{e}");
+    }
+}

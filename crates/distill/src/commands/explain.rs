@@ -1,48 +1,13 @@
-//! `explain`: the path one test input takes down a trained soft tree, as a PNG — the input,
-//! each visited node's filter with w·x + b and the branch taken, and the reached leaf.
+//! `distill explain`: the path one test input takes down a trained soft tree, as a PNG — the
+//! input, each visited node's filter with w·x + b and the branch taken, and the reached leaf.
 //!
-//! `cargo run --release -p distill --bin explain -- --model RUN/student.safetensors --index 3`
-use std::path::PathBuf;
-
+//! `cargo run --release -p distill -- explain --model RUN/student.safetensors --index 3`
 use anyhow::Context;
-use clap::Parser;
 
+use distill::cli::ExplainArgs;
 use distill::tree_plots::{TreeView, path_png};
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "explain",
-    about = "Draw the path one test input takes down a trained soft tree."
-)]
-struct Args {
-    /// The float tree `distill` saved (`RUN/student.safetensors`).
-    #[arg(long)]
-    model: PathBuf,
-    /// Index of the test input.
-    #[arg(long, default_value_t = 0)]
-    index: usize,
-    /// Data folder whose test split holds the input (the committed subset when absent).
-    #[arg(long, default_value = "/usr/share/datasets/fashion-mnist")]
-    data: PathBuf,
-    /// Label column of CSV data.
-    #[arg(long, default_value = "label")]
-    label_column: String,
-    /// Output PNG (default: `explain-<index>.png` beside the model).
-    #[arg(long)]
-    out: Option<PathBuf>,
-}
-
-fn main() -> std::process::ExitCode {
-    match run(&Args::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-fn run(a: &Args) -> anyhow::Result<()> {
+pub fn run(a: &ExplainArgs) -> anyhow::Result<()> {
     let model = export::FloatModel::load(&a.model)
         .with_context(|| format!("{}: cannot load the model", a.model.display()))?;
     let view = TreeView::from_model(&model).with_context(|| a.model.display().to_string())?;
