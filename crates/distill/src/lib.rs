@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod divergence;
 pub mod fast_mlp;
 pub mod fast_tree;
 pub mod float_model;
