@@ -53,9 +53,8 @@ impl LossGuard {
     /// `Err` with the figures when the epoch's mean loss has diverged.
     pub fn check_epoch(&self, stage: &str, epoch: usize, mean: f64) -> Result<(), Diverged> {
         let start = self.reference();
-        // `!(a <= b)` so that a NaN mean (which the per-step check should already have
-        // caught) stops the run too.
-        if !(mean <= FACTOR * start) {
+        // A NaN mean (which the per-step check should already have caught) stops it too.
+        if mean.is_nan() || mean > FACTOR * start {
             return Err(Diverged {
                 stage: stage.to_string(),
                 epoch,
