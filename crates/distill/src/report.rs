@@ -5,6 +5,7 @@ use std::path::Path;
 use crate::config::{Config, StudentKind};
 use crate::fsutil::write_atomic;
 use crate::metrics::EpochRecord;
+use crate::pictures::{self, Drawn, Skipped};
 use crate::plots::{self, Curve};
 use crate::students::mean_std;
 
@@ -60,8 +61,8 @@ pub struct Report<'a> {
     pub curves: &'a [(String, Vec<EpochRecord>)],
     pub export: Option<&'a export::ExportReport>,
     pub seeds: &'a SeedSummary,
-    /// Whether `tree.png` (the distilled tree's picture) was written.
-    pub tree_png: bool,
+    /// Tree students only: whether `tree.png` (the distilled tree's picture) was drawn.
+    pub tree_png: Option<Drawn>,
 }
 
 /// Test accuracies of the students over seeds (index 0 is the run's main student).
@@ -75,8 +76,10 @@ pub struct SeedSummary {
 }
 
 impl Report<'_> {
-    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        plots::register_font()?;
+    /// Writes `report.md` and its pictures; returns the pictures it could not draw (noted in
+    /// the report in their place) for the caller to log. Only the report itself can fail.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<Vec<Skipped>> {
+        let mut skipped = Vec::new();
         let mut md = String::new();
         let c = self.config;
         writeln!(md, "# Run `{}`\n", c.name)?;
@@ -193,20 +196,28 @@ impl Report<'_> {
                 true => "validation accuracy",
                 false => "training accuracy",
             };
-            plots::training_curves(&dir.join("training.png"), "Training", &loss, &acc, title)?;
-            writeln!(md, "\n![training curves](training.png)")?;
+            let drawn = pictures::draw("training.png", || {
+                plots::training_curves(&dir.join("training.png"), "Training", &loss, &acc, title)
+            });
+            let link = "![training curves](training.png)";
+            writeln!(md, "\n{}", pictures::markdown(&drawn, link))?;
+            skipped.extend(drawn.err());
         }
         for (i, r) in self.rows.iter().enumerate() {
             let file = format!("confusion-{i}.png");
-            plots::confusion_matrix(
-                &dir.join(&file),
-                &format!("{} — test set", r.name),
-                &r.confusion,
-                self.class_names,
-            )?;
-            writeln!(md, "\n![confusion matrix of the {}]({file})", r.name)?;
+            let drawn = pictures::draw(&file, || {
+                plots::confusion_matrix(
+                    &dir.join(&file),
+                    &format!("{} — test set", r.name),
+                    &r.confusion,
+                    self.class_names,
+                )
+            });
+            let link = format!("![confusion matrix of the {}]({file})", r.name);
+            writeln!(md, "\n{}", pictures::markdown(&drawn, &link))?;
+            skipped.extend(drawn.err());
         }
         write_atomic(&dir.join("report.md"), md.as_bytes())?;
-        Ok(())
+        Ok(skipped)
     }
 }

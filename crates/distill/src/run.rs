@@ -8,6 +8,7 @@ use crate::cache::Cache;
 use crate::config::{Config, StudentKind};
 use crate::data::{DataBundle, load_dir};
 use crate::metrics::{EpochRecord, Metrics, confusion};
+use crate::pictures;
 use crate::prepared::Prepared;
 use crate::progress::EpochProgress;
 use crate::report::{ModelRow, Report, SeedSummary, int8_estimate, tree_int8_estimate};
@@ -184,13 +185,14 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
             curves.push((s.stage, s.history));
         }
     }
-    let tree_png = cfg.student.kind == StudentKind::Tree;
-    if tree_png {
-        let model = export::FloatModel::load(&run.path.join("student.safetensors"))?;
-        let view = crate::tree_plots::TreeView::from_model(&model)?;
-        let title = format!("Distilled soft decision tree, depth {}", view.depth);
-        crate::tree_plots::tree_png(&run.path.join("tree.png"), &title, &view)?;
-    }
+    // Pictures are side products (crate::pictures): a failure is a warning and a note.
+    let tree_png = (cfg.student.kind == StudentKind::Tree).then(|| {
+        let drawn = pictures::draw("tree.png", || draw_tree(&run.path));
+        if let Err(s) = &drawn {
+            progress.println(&s.warning());
+        }
+        drawn
+    });
     let exported = if cfg.export.enabled {
         Some(export_student(cfg, &p, &run, &progress)?)
     } else {
@@ -206,9 +208,20 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         seeds: &seeds,
         tree_png,
     };
-    report.write(&run.path)?;
+    for s in report.write(&run.path)? {
+        progress.println(&s.warning());
+    }
     progress.println(&format!("report: {}", run.path.join("report.md").display()));
     Ok(run.path)
+}
+
+/// `tree.png` of the saved KD student.
+fn draw_tree(dir: &Path) -> anyhow::Result<()> {
+    let model = export::FloatModel::load(&dir.join("student.safetensors"))?;
+    let view = crate::tree_plots::TreeView::from_model(&model)?;
+    let title = format!("Distilled soft decision tree, depth {}", view.depth);
+    crate::tree_plots::tree_png(&dir.join("tree.png"), &title, &view)?;
+    Ok(())
 }
 
 fn layer_widths(inputs: usize, hidden: &[usize], classes: usize) -> Vec<usize> {

@@ -13,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::augment::Augmenter;
 use crate::checkpoint;
 use crate::config::TrainConfig;
+use crate::divergence::{LossGuard, kept_note};
 use crate::fast_mlp::{FastMlp, Targets, host_vec};
 use crate::fast_tree::FastTree;
 use crate::loss::{self, KdLoss};
@@ -121,6 +122,11 @@ pub fn train(
         AdamW::Fused(o) if job.fast && job.augment.is_none() => Fast::new(model, o, batch, data)?,
         _ => None,
     };
+    let classes = match n {
+        0 => 0,
+        _ => data.y.max(0)?.to_scalar::<u32>()? as usize + 1,
+    };
+    let mut guard = LossGuard::new(classes);
     for epoch in history.len()..job.cfg.epochs {
         let start = Instant::now();
         opt.set_lr(lr_at(&job.cfg, epoch));
@@ -138,13 +144,14 @@ pub fn train(
             };
             if !value.is_finite() {
                 bail!(
-                    "{}: the loss became {value} at epoch {}, step {step}; stopping. The last \
-                     good checkpoint is {} (lower the learning rate, then --resume)",
+                    "{}: the loss became {value} at epoch {}, step {step}; stopping: lower the \
+                     learning rate. {}",
                     job.stage,
                     epoch + 1,
-                    job.checkpoint.display()
+                    kept_note(&job.checkpoint, history.len())
                 );
             }
+            guard.step(value);
             correct += hits;
             loss_sum += value * chunk.len() as f64;
             bar.step(loss_sum / ((step + 1) * batch).min(n) as f64);
@@ -153,10 +160,17 @@ pub fn train(
             0 => None,
             _ => Some(accuracy(model, data.val_x, data.val_y)?),
         };
+        let loss = loss_sum / n as f64;
+        // Before the checkpoint is written, so the one kept is the last good epoch's.
+        if n > 0
+            && let Err(e) = guard.check_epoch(job.stage, epoch + 1, loss)
+        {
+            bail!("{e}. {}", kept_note(&job.checkpoint, history.len()));
+        }
         let record = EpochRecord {
             stage: job.stage.to_string(),
             epoch: epoch + 1,
-            loss: loss_sum / n as f64,
+            loss,
             train_acc: 100.0 * correct as f64 / n as f64,
             val_acc,
             lr: lr_at(&job.cfg, epoch),

@@ -1,7 +1,8 @@
 //! Pictures of a soft decision tree, as in Frosst & Hinton's figures: every inner node's
 //! filter drawn in the input's shape (red positive, blue negative: a sample goes right when
 //! it looks like the red parts more than the blue ones), leaves as class-distribution bars;
-//! and the path one input takes (`explain`).
+//! and the path one input takes (`explain`). The whole tree's picture is in
+//! [`crate::tree_figure`].
 use std::path::Path;
 
 use plotters::prelude::*;
@@ -9,20 +10,19 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use export::{FloatBody, FloatModel, SoftTree};
 
-use crate::plots::{
-    Area, GREY, NEG, POS, PlotError, de, fit, put, ramp, rect, style, write_atomic,
-};
+use crate::plots::{Area, GREY, NEG, POS, PlotError, fit, put, ramp, rect, style, write_atomic};
+pub use crate::tree_figure::{MAX_DRAWN_LEVELS, tree_png};
 
-/// More levels make tiles too small to read (a depth-8 tree has 128 nodes on its last level).
-pub const MAX_DRAWN_LEVELS: usize = 5;
-const BLUE: RGBColor = RGBColor(33, 102, 172);
-const RED: RGBColor = RGBColor(178, 24, 43);
+pub(crate) const BLUE: RGBColor = RGBColor(33, 102, 172);
+pub(crate) const RED: RGBColor = RGBColor(178, 24, 43);
 
 /// What the pictures need of a tree (from the float model `distill` saves).
 pub struct TreeView {
     pub depth: usize,
     /// Filter image height and width (the input's last two dimensions; channel 0 is drawn).
     pub image: (usize, usize),
+    /// Whether the input has image dimensions (`[C, H, W]` or `[H, W]`), not a flat table.
+    pub image_input: bool,
     /// Filters `[(2^d − 1) · F]` in heap order, biases, and the leaf logits.
     pub tree: SoftTree,
     /// `[2^d · C]`: softmax of the leaf logits.
@@ -53,6 +53,7 @@ impl TreeView {
         let view = TreeView {
             depth: t.depth as usize,
             image,
+            image_input: s.len() >= 2,
             tree: t.clone(),
             leaf_probs,
             classes: m.classes.clone(),
@@ -67,17 +68,23 @@ impl TreeView {
         export::float_forward::tree_path(&self.tree, x_n)
     }
 
-    fn features(&self) -> usize {
+    pub(crate) fn features(&self) -> usize {
         self.tree.inner_weight.len() / ((1 << self.depth) - 1).max(1)
     }
 
-    fn filter(&self, node: usize) -> &[f32] {
+    /// Every weight of inner node `node` (all channels, flat).
+    pub(crate) fn weights(&self, node: usize) -> &[f32] {
+        let f = self.features();
+        &self.tree.inner_weight[node * f..(node + 1) * f]
+    }
+
+    pub(crate) fn filter(&self, node: usize) -> &[f32] {
         let (f, (h, w)) = (self.features(), self.image);
         &self.tree.inner_weight[node * f..node * f + h * w]
     }
 
     /// The class distribution of a leaf, or the mean over the leaves under a deeper node.
-    fn distribution(&self, level: usize, k: usize) -> Vec<f32> {
+    pub(crate) fn distribution(&self, level: usize, k: usize) -> Vec<f32> {
         let c = self.classes.len();
         let span = 1 << (self.depth - level);
         let mut d = vec![0f32; c];
@@ -91,7 +98,7 @@ impl TreeView {
 }
 
 /// A filter or image, `scale` pixels per value, signed (blue–white–red) or grey.
-fn tile(
+pub(crate) fn tile(
     root: &Area,
     v: &[f32],
     (h, w): (usize, usize),
@@ -125,7 +132,7 @@ fn tile(
 }
 
 /// Bars of a class distribution in a `w`×`h` box, the top class named below.
-fn bars(
+pub(crate) fn bars(
     root: &Area,
     d: &[f32],
     classes: &[String],
@@ -160,84 +167,6 @@ fn bars(
         (at.0 + bw * c / 2, at.1 + h + 3),
         &style(11.0, RGBColor(0, 0, 0), HPos::Center, VPos::Top),
     )
-}
-
-/// The tree's top `MAX_DRAWN_LEVELS` levels of filters, then the leaves (or, for a deeper
-/// tree, the mean leaf distribution under each node of the first undrawn level).
-pub fn tree_png(path: &Path, title: &str, t: &TreeView) -> Result<(), PlotError> {
-    check(t)?;
-    let levels = t.depth.min(MAX_DRAWN_LEVELS);
-    let (h, w) = t.image;
-    let cols = 1usize << levels;
-    let scale = if cols >= 16 { 2 } else { 3 };
-    let cw = (w * scale + 14).max(74);
-    let row = h * scale + 36;
-    let (width, top) = (cols * cw + 20, 86);
-    let height = top + levels * row + 90;
-    let note = if t.depth > levels {
-        format!(
-            "top {levels} of {} levels drawn; the last row shows the mean leaf distribution under each node of level {levels}",
-            t.depth
-        )
-    } else {
-        format!("all {} levels; last row: the leaves", t.depth)
-    };
-    write_atomic(path, (width, height), |root| {
-        let centre = |level: usize, k: usize| 10 + (2 * k + 1) * (cols * cw) / (2 << level);
-        put(
-            root,
-            title,
-            (width / 2, 22),
-            &style(22.0, RGBColor(0, 0, 0), HPos::Center, VPos::Center),
-        )?;
-        let sub = format!(
-            "{note}. Filters: red +, blue −; a sample goes right (red edge) iff w·x + b > 0."
-        );
-        put(
-            root,
-            &fit(&sub, 13.0, width - 20)?,
-            (width / 2, 50),
-            &style(13.0, GREY, HPos::Center, VPos::Center),
-        )?;
-        for level in 0..=levels {
-            let y = top + level * row;
-            for k in 0..1usize << level {
-                let cx = centre(level, k);
-                if level > 0 {
-                    let (px, py) = (centre(level - 1, k / 2), y - row + h * scale + 14);
-                    let ink = if k % 2 == 1 { RED } else { BLUE };
-                    let line = PathElement::new(
-                        vec![(px as i32, py as i32), (cx as i32, y as i32 - 2)],
-                        ink,
-                    );
-                    root.draw(&line).map_err(de)?;
-                }
-                if level < levels {
-                    let node = (1 << level) - 1 + k;
-                    tile(
-                        root,
-                        t.filter(node),
-                        t.image,
-                        (cx - w * scale / 2, y),
-                        scale,
-                        true,
-                    )?;
-                    let lbl = style(10.0, GREY, HPos::Center, VPos::Top);
-                    put(root, &node.to_string(), (cx, y + h * scale + 2), &lbl)?;
-                } else {
-                    let bw = cw - 14;
-                    bars(
-                        root,
-                        &t.distribution(level, k),
-                        &t.classes,
-                        (cx - bw / 2, y),
-                        (bw, 44),
-                    )?;
-                }
-            }
-        }
-        Ok(())
-    })
 }
 
 /// One input's way down the tree: the input, then each visited node's filter with w·x + b
@@ -314,7 +243,7 @@ pub fn path_png(
     })
 }
 
-fn check(t: &TreeView) -> Result<(), PlotError> {
+pub(crate) fn check(t: &TreeView) -> Result<(), PlotError> {
     let (h, w) = t.image;
     let c = t.classes.len();
     let ok = (1..=10).contains(&t.depth)

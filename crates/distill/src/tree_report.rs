@@ -94,8 +94,9 @@ pub fn write(md: &mut String, r: &Report) -> anyhow::Result<()> {
             )?;
         }
     }
-    if r.tree_png {
-        writeln!(md, "\n![the distilled tree's filters and leaves](tree.png)")?;
+    if let Some(drawn) = &r.tree_png {
+        let link = "![the distilled tree's filters and leaves](tree.png)";
+        writeln!(md, "\n{}", crate::pictures::markdown(drawn, link))?;
     }
     Ok(())
 }

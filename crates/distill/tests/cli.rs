@@ -295,3 +295,50 @@ fn val_fraction_zero_trains_on_every_row_and_reports_no_validation() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains(" val "), "{}", stderr(&o));
 }
+
+#[test]
+fn a_diverging_loss_stops_the_run_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = distill(
+        dir.path(),
+        &["--name", "d", "--no-export", "--student-lr", "1e6"],
+    );
+    assert!(!o.status.success(), "a learning rate of 1e6 ran to the end");
+    let e = stderr(&o);
+    assert!(
+        e.contains("error: kd-student: the training loss diverged at epoch 1 (")
+            && e.contains("lower the learning rate"),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
+    assert!(!dir.path().join("d/report.md").exists());
+}
+
+#[test]
+fn a_picture_that_cannot_be_written_leaves_the_run_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where tree.png must go: the picture's final rename fails, as a full disk
+    // or an unwritable file would; nothing else in the run writes there.
+    std::fs::create_dir_all(dir.path().join("p/tree.png")).unwrap();
+    let o = distill(
+        dir.path(),
+        &["--name", "p", "--student", "tree", "--depth", "2"],
+    );
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(e.contains("warning: tree.png not drawn: "), "{e}");
+    let run = dir.path().join("p");
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(
+        report.contains("*tree.png was skipped (not drawn: "),
+        "{report}"
+    );
+    assert!(!report.contains("](tree.png)"), "{report}");
+    for f in [
+        "student.int8.safetensors",
+        "training.png",
+        "confusion-0.png",
+    ] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+}

@@ -2,6 +2,7 @@
 //! label column (by name). The feature count comes from the file.
 use std::path::Path;
 
+use super::labels::{check_label, class_count};
 use super::{DataError, Dataset};
 
 pub fn load_csv(path: &Path, label_column: &str) -> Result<Dataset, DataError> {
@@ -29,11 +30,16 @@ pub fn load_csv(path: &Path, label_column: &str) -> Result<Dataset, DataError> {
         let record = record.map_err(|e| csv_error(path, e))?;
         for (col, field) in record.iter().enumerate() {
             if col == label_at {
-                let label: u32 = field.parse().map_err(|_| {
+                // u64 so that a label past u32 (a misaligned column, say) is reported as out
+                // of range rather than as unparsable.
+                let label: u64 = field.parse().map_err(|_| {
                     DataError::format(
                         path,
                         format!("line {line}: label '{field}' is not a non-negative integer"),
                     )
+                })?;
+                let label = check_label(label as f64).map_err(|problem| {
+                    DataError::format(path, format!("line {line}: {problem}"))
                 })?;
                 y.push(label);
                 continue;
@@ -65,7 +71,7 @@ pub fn load_csv(path: &Path, label_column: &str) -> Result<Dataset, DataError> {
             "the table has a header but no rows",
         ));
     }
-    let num_classes = y.iter().max().map_or(0, |m| m + 1) as usize;
+    let num_classes = class_count(&y);
     Ok(Dataset {
         x,
         y,
@@ -121,5 +127,20 @@ mod tests {
                 .to_string()
                 .contains("not finite")
         );
+    }
+
+    #[test]
+    fn bounds_labels_by_the_device_class_count() {
+        for big in ["2000000000", "4294967295", "256"] {
+            let (_d, p) = write(&format!("a,label\n1,0\n2,1\n3,{big}\n"));
+            let e = load_csv(&p, "label").unwrap_err().to_string();
+            let want = format!(
+                "t.csv: line 4: label {big} is out of range: at most 256 classes (labels 0..=255)"
+            );
+            assert!(e.ends_with(&want), "{e}");
+        }
+        let (_d, p) = write("a,label\n1,0\n2,255\n");
+        let d = load_csv(&p, "label").unwrap();
+        assert_eq!((d.y.clone(), d.num_classes), (vec![0, 255], 256));
     }
 }

@@ -2,12 +2,14 @@
 //! normalization that travels with every model.
 mod csv;
 mod idx;
+mod labels;
 mod split;
 
 use std::path::{Path, PathBuf};
 
 pub use csv::load_csv;
 pub use idx::{load_idx_pair, read_idx};
+pub use labels::MAX_CLASSES;
 pub use split::{Normalization, split_train_val};
 
 /// Errors while reading data files. Each names the file and what is wrong with it.

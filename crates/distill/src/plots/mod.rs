@@ -26,7 +26,7 @@ pub use grid::image_grid;
 
 pub(crate) const FONT: &str = "sans-serif";
 /// Largest canvas side we render: the bitmap is held in memory before it is encoded.
-const MAX_SIDE: usize = 16_384;
+pub(crate) const MAX_SIDE: usize = 16_384;
 /// Tableau colours: distinguishable, also with red-green colour blindness.
 pub(crate) const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
