@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, Precision, StudentKind, TeacherKind};
+use crate::config::{Config, Normalize, Precision, StudentKind, TeacherKind};
 use crate::loss::SoftLoss;
 use crate::models::OnnxInput;
 
@@ -114,6 +114,10 @@ pub struct Cli {
     /// Label column of CSV data.
     #[arg(long)]
     pub label_column: Option<String>,
+    /// Input normalization: auto (per feature for tables, one for all pixels of images),
+    /// per-feature or global.
+    #[arg(long, value_enum)]
+    pub normalize: Option<Normalize>,
     /// Train on the first N training samples only (0 = all).
     #[arg(long)]
     pub train_limit: Option<usize>,
@@ -175,6 +179,10 @@ pub struct Cli {
     pub student_hidden: Option<Vec<usize>>,
     #[arg(long)]
     pub student_epochs: Option<usize>,
+    /// Early stopping, teacher and students: epochs (and at least 500 steps) without a
+    /// validation gain before a run stops and keeps its best epoch; 0 = off.
+    #[arg(long)]
+    pub patience: Option<usize>,
     /// Train the students with this many seeds and report mean ± std.
     #[arg(long)]
     pub student_seeds: Option<usize>,
@@ -208,6 +216,12 @@ pub struct Cli {
     /// Refuse the export unless the model fits this board.
     #[arg(long)]
     pub board: Option<String>,
+    /// Refuse an int8 student more points than this below the float one (default 1).
+    #[arg(long)]
+    pub max_int8_drop: Option<f64>,
+    /// Keep the int8 student whatever its drop against float.
+    #[arg(long)]
+    pub keep_int8: bool,
     /// Continue an interrupted run from its checkpoints.
     #[arg(long)]
     pub resume: bool,
@@ -246,6 +260,7 @@ impl Cli {
         set!(self.data, c.data.dir);
         set!(self.label_column, c.data.label_column);
         set!(self.train_limit, c.data.train_limit);
+        set!(self.normalize, c.data.normalize);
         set!(self.val_fraction, c.data.val_fraction);
         set!(self.name, c.name);
         set!(self.out, c.out_dir);
@@ -271,10 +286,20 @@ impl Cli {
         }
         set!(self.student_hidden, c.student.hidden);
         set!(self.student_epochs, c.student.train.epochs);
+        set!(self.patience, c.student.train.patience);
+        set!(self.patience, c.teacher.train.patience);
         set!(self.student_seeds, c.student.seeds);
         set!(self.alpha, c.kd.alpha);
         set!(self.temperature, c.kd.temperature);
         set!(self.soft_loss, c.kd.soft);
+        // Settings the user chose are used as given, not searched.
+        if self.alpha.is_some()
+            || self.temperature.is_some()
+            || self.soft_loss.is_some()
+            || self.no_t_squared
+        {
+            c.kd.search = false;
+        }
         set!(self.transfer_copies, c.transfer.copies);
         set!(self.mixup, c.transfer.mixup);
         if let Some(p) = &self.onnx_teacher {
@@ -292,6 +317,10 @@ impl Cli {
         }
         if let Some(b) = &self.board {
             c.export.board = Some(b.clone());
+        }
+        set!(self.max_int8_drop, c.export.max_int8_drop);
+        if self.keep_int8 {
+            c.export.keep_int8 = true;
         }
         c.validate()?;
         Ok(c)

@@ -55,8 +55,9 @@ pub struct DataConfig {
     pub dir: PathBuf,
     pub label_column: String,
     pub val_fraction: f64,
-    /// One mean/std per feature (tables) instead of one for all (images).
-    pub per_feature_norm: bool,
+    /// Input normalization: `auto` standardizes each feature of a table and uses one mean and
+    /// std for all pixels of an image.
+    pub normalize: Normalize,
     /// Use only the first N training samples (0 = all); for quick runs and tests.
     pub train_limit: usize,
 }
@@ -67,8 +68,32 @@ impl Default for DataConfig {
             dir: "/usr/share/datasets/fashion-mnist".into(),
             label_column: "label".into(),
             val_fraction: 0.1,
-            per_feature_norm: false,
+            normalize: Normalize::Auto,
             train_limit: 0,
+        }
+    }
+}
+
+/// How inputs are normalized before training; the choice travels in every model and artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalize {
+    /// Per feature for tables (one value per sample: columns in their own units), one mean
+    /// and std for all values of an image (pixels share a unit, and augmentation needs it).
+    Auto,
+    /// One mean and std per feature (a constant feature gets std 1).
+    PerFeature,
+    /// One mean and std for all features.
+    Global,
+}
+
+impl Normalize {
+    /// Whether data of this sample shape gets one mean/std per feature.
+    pub fn per_feature(self, shape: &[usize]) -> bool {
+        match self {
+            Normalize::Auto => shape.iter().filter(|&&d| d > 1).count() <= 1,
+            Normalize::PerFeature => true,
+            Normalize::Global => false,
         }
     }
 }
@@ -76,9 +101,27 @@ impl Default for DataConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum TeacherKind {
+    /// A CNN for images big enough for its two conv-and-pool blocks, an MLP otherwise.
+    Auto,
     Cnn,
     Mlp,
     Onnx,
+}
+
+/// The smallest image side the CNN teacher is chosen for: two 2×2 poolings leave 4×4.
+pub const CNN_MIN_SIDE: usize = 16;
+
+impl TeacherKind {
+    /// The kind that trains on samples of `shape`: `Auto` decided, the others as they are.
+    pub fn resolve(self, shape: &[usize]) -> TeacherKind {
+        match (self, shape) {
+            (TeacherKind::Auto, [_, h, w]) if *h >= CNN_MIN_SIDE && *w >= CNN_MIN_SIDE => {
+                TeacherKind::Cnn
+            }
+            (TeacherKind::Auto, _) => TeacherKind::Mlp,
+            (k, _) => k,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,13 +148,14 @@ pub struct TeacherConfig {
 impl Default for TeacherConfig {
     fn default() -> Self {
         TeacherConfig {
-            kind: TeacherKind::Cnn,
+            kind: TeacherKind::Auto,
             channels: vec![32, 64],
             dense: 128,
             hidden: vec![1200, 1200],
             dropout: 0.25,
+            // About 10 epochs of Fashion-MNIST: the CNN teacher is most of the main job's time.
             train: TrainConfig {
-                epochs: 8,
+                steps: 4000,
                 ..TrainConfig::default()
             },
             augment: Augment::default(),
@@ -167,10 +211,7 @@ impl Default for StudentConfig {
             kind: StudentKind::Mlp,
             hidden: vec![128],
             tree: TreeConfig::default(),
-            train: TrainConfig {
-                epochs: 20,
-                ..TrainConfig::default()
-            },
+            train: TrainConfig::default(),
             seeds: 1,
         }
     }
@@ -219,7 +260,15 @@ impl Default for TreeConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
+    /// Epochs at most; 0 = as many as `steps` optimizer steps take (see `budget`).
     pub epochs: usize,
+    /// The optimizer-step budget when `epochs` is 0.
+    pub steps: usize,
+    /// The most epochs the step budget may plan.
+    pub max_epochs: usize,
+    /// Stop after this many epochs (and at least 500 steps) without a validation gain,
+    /// keeping the best epoch; 0 = run every epoch and keep the last.
+    pub patience: usize,
     pub batch_size: usize,
     pub lr: f64,
     pub weight_decay: f64,
@@ -230,7 +279,10 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            epochs: 10,
+            epochs: 0,
+            steps: 8000,
+            max_epochs: 500,
+            patience: 10,
             batch_size: 128,
             lr: 1e-3,
             weight_decay: 0.0,
@@ -248,6 +300,10 @@ pub struct ExportConfig {
     pub vectors: usize,
     /// Refuse the export when it does not fit this board (see `export --help`).
     pub board: Option<String>,
+    /// Refuse an int8 student more points than this below the float one on the test set.
+    pub max_int8_drop: f64,
+    /// Keep the int8 student whatever its drop.
+    pub keep_int8: bool,
 }
 
 impl Default for ExportConfig {
@@ -257,6 +313,8 @@ impl Default for ExportConfig {
             calib_samples: 2000,
             vectors: 64,
             board: None,
+            max_int8_drop: export::DEFAULT_MAX_INT8_DROP,
+            keep_int8: false,
         }
     }
 }
@@ -265,7 +323,19 @@ impl Config {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("{}: cannot read the config: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        let mut c: Config =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        // A file that sets the distillation loss means it (unless it asks for the search).
+        let raw: toml::Table = toml::from_str(&text)?;
+        if let Some(kd) = raw.get("kd").and_then(|v| v.as_table())
+            && !kd.contains_key("search")
+            && ["alpha", "temperature", "soft", "t_squared"]
+                .iter()
+                .any(|k| kd.contains_key(*k))
+        {
+            c.kd.search = false;
+        }
+        Ok(c)
     }
 
     pub fn to_toml(&self) -> anyhow::Result<String> {
@@ -285,11 +355,21 @@ impl Config {
             "kd.temperature must be > 0, got {}",
             k.temperature
         );
+        let drop = self.export.max_int8_drop;
+        anyhow::ensure!(
+            drop.is_finite() && drop >= 0.0,
+            "export.max_int8_drop must be a number of points >= 0, got {drop}"
+        );
         for (what, t) in [
             ("teacher", &self.teacher.train),
             ("student", &self.student.train),
         ] {
             anyhow::ensure!(t.batch_size > 0, "{what}.train.batch_size must be > 0");
+            anyhow::ensure!(
+                t.epochs > 0 || (t.steps > 0 && t.max_epochs > 0),
+                "{what}.train: epochs = 0 plans from the step budget, which needs steps > 0 \
+                 and max_epochs > 0"
+            );
             anyhow::ensure!(
                 t.lr > 0.0 && t.lr.is_finite(),
                 "{what}.train.lr must be > 0"
@@ -369,6 +449,25 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_normalization_is_per_feature_for_tables_only() {
+        let auto = Normalize::Auto;
+        assert!(auto.per_feature(&[13]) && auto.per_feature(&[751]) && auto.per_feature(&[1, 30]));
+        assert!(!auto.per_feature(&[1, 28, 28]) && !auto.per_feature(&[8, 8]));
+        assert!(Normalize::PerFeature.per_feature(&[1, 28, 28]));
+        assert!(!Normalize::Global.per_feature(&[13]));
+    }
+
+    #[test]
+    fn auto_teacher_is_a_cnn_for_big_enough_images_only() {
+        let auto = TeacherKind::Auto;
+        assert_eq!(auto.resolve(&[1, 28, 28]), TeacherKind::Cnn);
+        assert_eq!(auto.resolve(&[3, 16, 16]), TeacherKind::Cnn);
+        assert_eq!(auto.resolve(&[1, 8, 8]), TeacherKind::Mlp);
+        assert_eq!(auto.resolve(&[13]), TeacherKind::Mlp);
+        assert_eq!(TeacherKind::Cnn.resolve(&[13]), TeacherKind::Cnn);
+    }
 
     #[test]
     fn default_round_trips_through_toml() {

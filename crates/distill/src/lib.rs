@@ -1,6 +1,7 @@
 //! Distill a teacher into a tiny student: data loading, teachers (candle or ONNX through
 //! tract), KD losses, training, checkpoints, reports. The CLI is `cargo run -p distill`.
 pub mod augment;
+pub mod budget;
 pub mod cache;
 pub mod checkpoint;
 pub mod cli;

@@ -31,6 +31,9 @@ pub struct KdLoss {
     /// Multiply the soft term by T² (Hinton); off reproduces Distiller/labml.
     pub t_squared: bool,
     pub soft: SoftLoss,
+    /// Choose α, T and the soft term on the validation split (`students::kd_grid`) instead
+    /// of using the values above; off once the user sets α, T or the soft term.
+    pub search: bool,
 }
 
 impl Default for KdLoss {
@@ -42,11 +45,36 @@ impl Default for KdLoss {
             temperature: 2.0,
             t_squared: true,
             soft: SoftLoss::Kl,
+            search: true,
         }
     }
 }
 
 impl KdLoss {
+    /// Short and file-name safe, for stage names: `a0.5-t2-kl`.
+    pub fn tag(&self) -> String {
+        let soft = match self.soft {
+            SoftLoss::Kl if self.t_squared => "kl",
+            SoftLoss::Kl => "kl-not2",
+            SoftLoss::LogitMse => "mse",
+            SoftLoss::KlTargets => "klt",
+        };
+        format!("a{}-t{}-{soft}", self.alpha, self.temperature)
+    }
+
+    /// For logs and reports: `α 0.5, T 2, KL (T² on)`.
+    pub fn describe(&self) -> String {
+        let soft = match self.soft {
+            SoftLoss::Kl => format!("KL (T² {})", if self.t_squared { "on" } else { "off" }),
+            SoftLoss::LogitMse => "logit MSE".to_string(),
+            SoftLoss::KlTargets => "KL to softened targets".to_string(),
+        };
+        match self.soft {
+            SoftLoss::LogitMse => format!("α {}, {soft}", self.alpha),
+            _ => format!("α {}, T {}, {soft}", self.alpha, self.temperature),
+        }
+    }
+
     /// The temperature of the student's side of the KL term: T, or 1 for `kl-targets`.
     pub fn student_temperature(&self) -> f64 {
         match self.soft {
@@ -188,6 +216,7 @@ mod tests {
             temperature: 2.0,
             t_squared: false,
             soft: SoftLoss::KlTargets,
+            search: false,
         };
         assert_eq!(cfg.student_temperature(), 1.0);
         let y = Tensor::new(&[0u32], &dev).unwrap();
@@ -223,6 +252,7 @@ mod tests {
             temperature: 2.0,
             t_squared: t2,
             soft: SoftLoss::Kl,
+            search: false,
         };
         let a = kd_loss(&s, &t, &y, None, &soft(true))
             .unwrap()

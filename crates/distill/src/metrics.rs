@@ -13,6 +13,9 @@ pub struct EpochRecord {
     pub train_acc: f64,
     /// `None` when there is no validation split (`data.val_fraction = 0`).
     pub val_acc: Option<f64>,
+    /// Cross-entropy on the validation labels (absent in metrics written before it existed).
+    #[serde(default)]
+    pub val_loss: Option<f64>,
     pub lr: f64,
     pub seconds: f64,
 }

@@ -34,7 +34,7 @@ impl Prepared {
         }
         anyhow::ensure!(
             self.norm.mean.len() == 1,
-            "augmentation needs one normalization for all pixels (data.per_feature_norm = false)"
+            "augmentation needs one normalization for all pixels (data.normalize = \"global\" or \"auto\")"
         );
         let blank = self.norm.apply(&[0.0], 1)[0];
         Ok(Some(Augmenter::new(aug, &self.shape, blank)?))
@@ -47,11 +47,18 @@ impl Prepared {
         }
         let (train, val) = split_train_val(&full, cfg.data.val_fraction, cfg.seed);
         anyhow::ensure!(!train.is_empty(), "the training split is empty");
-        let norm = Normalization::fit(&train, cfg.data.per_feature_norm);
+        let norm = Normalization::fit(&train, cfg.data.normalize.per_feature(&train.shape));
         let f = train.features();
         let to_x = |d: &Dataset| Tensor::from_vec(norm.apply(&d.x, f), (d.len(), f), &device);
         let to_y = |d: &Dataset| Tensor::from_slice(&d.y, d.len(), &device);
-        let data_hash = hash_parts(&[&f32_bytes(&train.x), &u32_bytes(&train.y)]);
+        // The normalization is part of what a cached teacher saw: one trained on other inputs
+        // must not be reused.
+        let data_hash = hash_parts(&[
+            &f32_bytes(&train.x),
+            &u32_bytes(&train.y),
+            &f32_bytes(&norm.mean),
+            &f32_bytes(&norm.std),
+        ]);
         Ok(Prepared {
             shape: train.shape.clone(),
             features: f,

@@ -19,6 +19,9 @@ pub struct ModelRow {
     /// mixture's).
     pub max_path_acc: Option<f64>,
     pub confusion: Vec<u32>,
+    /// How its training ran (epochs, the one kept, why it stopped); empty when not trained
+    /// here (a cached or imported teacher).
+    pub training: String,
 }
 
 impl ModelRow {
@@ -36,8 +39,37 @@ impl ModelRow {
             int8_bytes,
             max_path_acc: None,
             confusion,
+            training: String::new(),
         }
     }
+}
+
+/// One sentence on every other model against the linear baseline, saying plainly which do
+/// not beat it.
+fn versus_linear(rows: &[ModelRow], lin: &ModelRow) -> String {
+    let others: Vec<&ModelRow> = rows.iter().filter(|r| r.name != lin.name).collect();
+    let gains: Vec<String> = others
+        .iter()
+        .map(|r| format!("{} {:+.2}", r.name, r.test_acc - lin.test_acc))
+        .collect();
+    let behind: Vec<&str> = others
+        .iter()
+        .filter(|r| r.test_acc <= lin.test_acc)
+        .map(|r| r.name.as_str())
+        .collect();
+    let mut s = format!(
+        "Against the linear baseline ({:.2}%, logistic regression through the same pipeline), in \
+         points: {}.",
+        lin.test_acc,
+        gains.join(", ")
+    );
+    if !behind.is_empty() {
+        s += &format!(
+            " **Not better than the linear baseline: {}.**",
+            behind.join(", ")
+        );
+    }
+    s
 }
 
 /// int8 weights plus, per output channel, an i32 bias, multiplier and shift and an f32
@@ -60,6 +92,12 @@ pub struct Report<'a> {
     pub rows: &'a [ModelRow],
     pub curves: &'a [(String, Vec<EpochRecord>)],
     pub export: Option<&'a export::ExportReport>,
+    /// Why the export failed, when it did (the report is still written).
+    pub export_failed: Option<&'a str>,
+    /// The distillation settings the KD student was trained with (searched or given).
+    pub kd: crate::loss::KdLoss,
+    /// The settings tried on validation, when they were searched.
+    pub kd_trials: &'a [crate::students::Trial],
     pub seeds: &'a SeedSummary,
     /// Tree students only: whether `tree.png` (the distilled tree's picture) was drawn.
     pub tree_png: Option<Drawn>,
@@ -84,14 +122,34 @@ impl Report<'_> {
         let c = self.config;
         writeln!(md, "# Run `{}`\n", c.name)?;
         writeln!(md, "Data: {}. Seed {}.", self.data_source, c.seed)?;
-        writeln!(
-            md,
-            "KD loss: α = {}, T = {}, T² {}, soft term {:?}.\n",
-            c.kd.alpha,
-            c.kd.temperature,
-            if c.kd.t_squared { "on" } else { "off" },
-            c.kd.soft
-        )?;
+        if self.kd_trials.is_empty() {
+            writeln!(md, "KD loss: {} (as configured).\n", self.kd.describe())?;
+        } else {
+            writeln!(
+                md,
+                "KD loss: {}, chosen on the validation split from {} settings (α and T were \
+                 not given):\n",
+                self.kd.describe(),
+                self.kd_trials.len()
+            )?;
+            writeln!(
+                md,
+                "| KD setting | val accuracy | val loss | test accuracy |"
+            )?;
+            writeln!(md, "|---|---:|---:|---:|")?;
+            for t in self.kd_trials {
+                let mark = if t.kd == self.kd { " (chosen)" } else { "" };
+                writeln!(
+                    md,
+                    "| {}{mark} | {:.2}% | {:.4} | {:.2}% |",
+                    t.kd.describe(),
+                    t.val_acc,
+                    t.val_loss,
+                    t.test_acc
+                )?;
+            }
+            writeln!(md)?;
+        }
         if c.transfer.copies > 0 {
             writeln!(md, "Transfer set: {}.\n", c.transfer.describe())?;
         }
@@ -104,9 +162,9 @@ impl Report<'_> {
         }
         writeln!(
             md,
-            "| model | test accuracy | parameters | int8 size (est.) |"
+            "| model | test accuracy | parameters | int8 size (est.) | training |"
         )?;
-        writeln!(md, "|---|---:|---:|---:|")?;
+        writeln!(md, "|---|---:|---:|---:|---|")?;
         for r in self.rows {
             let size = r.int8_bytes.map_or("—".to_string(), |b| {
                 format!("{:.1} KiB", b as f64 / 1024.0)
@@ -116,20 +174,38 @@ impl Report<'_> {
             } else {
                 r.params.to_string()
             };
+            let training = if r.training.is_empty() {
+                "—"
+            } else {
+                &r.training
+            };
             writeln!(
                 md,
-                "| {} | {:.2}% | {params} | {size} |",
+                "| {} | {:.2}% | {params} | {size} | {training} |",
                 r.name, r.test_acc
             )?;
         }
         let kd = self.rows.iter().find(|r| r.name == "KD student");
         let base = self.rows.iter().find(|r| r.name == "label-only student");
         if let (Some(k), Some(b)) = (kd, base) {
-            writeln!(
-                md,
-                "\nDistillation bought {:+.2} points over the same student trained on labels only.",
-                k.test_acc - b.test_acc
-            )?;
+            let gain = k.test_acc - b.test_acc;
+            if gain > 0.0 {
+                writeln!(
+                    md,
+                    "\nDistillation bought {gain:+.2} points over the same student trained on \
+                     labels only."
+                )?;
+            } else {
+                writeln!(
+                    md,
+                    "\n**Distillation did not beat the label-only twin here** ({gain:+.2} \
+                     points on the test set): this teacher's soft targets did not help this \
+                     student."
+                )?;
+            }
+        }
+        if let Some(lin) = self.rows.iter().find(|r| r.name == crate::run::LINEAR_ROW) {
+            writeln!(md, "\n{}", versus_linear(self.rows, lin))?;
         }
         if self.seeds.kd.len() > 1 {
             let (km, ks) = mean_std(&self.seeds.kd);
@@ -161,6 +237,12 @@ impl Report<'_> {
         }
         if c.student.kind == StudentKind::Tree {
             crate::tree_report::write(&mut md, self)?;
+        }
+        if let Some(why) = self.export_failed {
+            writeln!(
+                md,
+                "\n## int8 export of the KD student\n\n**Not exported.** {why}"
+            )?;
         }
         if let Some(e) = self.export {
             writeln!(
@@ -218,6 +300,45 @@ impl Report<'_> {
             skipped.extend(drawn.err());
         }
         write_atomic(&dir.join("report.md"), md.as_bytes())?;
+        let summary = serde_json::to_vec_pretty(&self.summary())?;
+        write_atomic(&dir.join("summary.json"), &summary)?;
         Ok(skipped)
+    }
+
+    /// The report's figures for scripts (`summary.json`): test accuracy in percent per model
+    /// (and max path for trees), the seeds, and the export's float and int8 accuracy.
+    fn summary(&self) -> serde_json::Value {
+        use serde_json::json;
+        let models: Vec<_> = self
+            .rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "name": r.name,
+                    "test_acc": r.test_acc,
+                    "max_path_acc": r.max_path_acc,
+                    "training": r.training,
+                    "params": r.params,
+                })
+            })
+            .collect();
+        let export = self.export.and_then(|e| e.accuracy.as_ref()).map(|a| {
+            json!({"float": a.float, "int8_runtime": a.int8_runtime, "int8_tract": a.int8_tract})
+        });
+        json!({
+            "name": self.config.name,
+            "data": self.data_source,
+            "seed": self.config.seed,
+            "models": models,
+            "seeds": {
+                "kd": self.seeds.kd,
+                "labels": self.seeds.labels,
+                "kd_max_path": self.seeds.kd_max_path,
+                "labels_max_path": self.seeds.labels_max_path,
+            },
+            "export": export,
+            "export_failed": self.export_failed,
+            "kd": self.kd.describe(),
+        })
     }
 }

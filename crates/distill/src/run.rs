@@ -128,13 +128,19 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         teacher: t,
         teacher_acc,
     } = setup(cfg, opts)?;
-    let mut rows = vec![ModelRow::new(
+    let mut teacher_row = ModelRow::new(
         &t.label,
         teacher_acc,
         t.params,
         None,
         confusion_of(&t.test_logits, &p)?,
-    )];
+    );
+    teacher_row.training = match &t.outcome {
+        Some(o) => o.describe(),
+        None if t.params > 0 => "cached".into(),
+        None => "imported".into(),
+    };
+    let mut rows = vec![teacher_row];
     let kd_data = crate::transfer::kd_data(cfg, &p, &t, &cache, &progress)?;
     let mut curves: Vec<(String, Vec<EpochRecord>)> = vec![("teacher".into(), t.history)];
     let ctx = Ctx {
@@ -154,8 +160,17 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         StudentKind::Tree => tree_int8_estimate(cfg.student.tree.depth, p.features, p.classes),
     };
     let mut seeds = SeedSummary::default();
+    let (mut kd_used, mut trials) = (cfg.kd, Vec::new());
     for seed_index in 0..cfg.student.seeds.max(1) as u64 {
-        let kd = train_student(&ctx, Some(cfg.kd), seed_index, &mut metrics)?;
+        // With validation rows and no settings from the user, the seed-0 student chooses
+        // α, T and the soft term; the other seeds use its choice.
+        let kd = if seed_index == 0 && cfg.kd.search && p.val_y.dim(0)? > 0 {
+            let (s, chosen, t) = crate::students::search_kd(&ctx, &mut metrics)?;
+            (kd_used, trials) = (chosen, t);
+            s
+        } else {
+            train_student(&ctx, Some(kd_used), seed_index, &mut metrics)?
+        };
         let base = if cfg.baseline {
             Some(train_student(&ctx, None, seed_index, &mut metrics)?)
         } else {
@@ -181,10 +196,22 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
                 confusion_of(&s.logits, &p)?,
             );
             row.max_path_acc = s.max_path_acc;
+            row.training = s.outcome.describe();
             rows.push(row);
             curves.push((s.stage, s.history));
         }
     }
+    let lin = crate::students::train_linear(&ctx, &mut metrics)?;
+    let mut lin_row = ModelRow::new(
+        LINEAR_ROW,
+        lin.test_acc,
+        lin.params,
+        Some(int8_estimate(&[p.features, p.classes])),
+        confusion_of(&lin.logits, &p)?,
+    );
+    lin_row.training = lin.outcome.describe();
+    rows.push(lin_row);
+    curves.push((lin.stage, lin.history));
     // Pictures are side products (crate::pictures): a failure is a warning and a note.
     let tree_png = (cfg.student.kind == StudentKind::Tree).then(|| {
         let drawn = pictures::draw("tree.png", || draw_tree(&run.path));
@@ -193,11 +220,16 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         }
         drawn
     });
-    let exported = if cfg.export.enabled {
-        Some(export_student(cfg, &p, &run, &progress)?)
+    // A failed export (a refused int8 drop, a board that is too small) still leaves the report.
+    let (exported, export_failed) = if cfg.export.enabled {
+        match export_student(cfg, &p, &run, &progress) {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        }
     } else {
-        None
+        (None, None)
     };
+    let export_text = export_failed.as_ref().map(|e| format!("{e:#}"));
     let report = Report {
         config: cfg,
         data_source: &source,
@@ -205,6 +237,9 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         rows: &rows,
         curves: &curves,
         export: exported.as_ref(),
+        export_failed: export_text.as_deref(),
+        kd: kd_used,
+        kd_trials: &trials,
         seeds: &seeds,
         tree_png,
     };
@@ -212,8 +247,17 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         progress.println(&s.warning());
     }
     progress.println(&format!("report: {}", run.path.join("report.md").display()));
-    Ok(run.path)
+    match export_failed {
+        Some(e) => Err(e.context(format!(
+            "the int8 export failed (the float students and report.md are in {})",
+            run.path.display()
+        ))),
+        None => Ok(run.path),
+    }
 }
+
+/// The report's name for the linear baseline (`students::train_linear`).
+pub const LINEAR_ROW: &str = "linear baseline (labels, no hidden layer)";
 
 /// `tree.png` of the saved KD student.
 fn draw_tree(dir: &Path) -> anyhow::Result<()> {
@@ -266,6 +310,7 @@ fn export_student(
         calib_samples: n_cal,
         board,
         vectors: cfg.export.vectors,
+        max_int8_drop: (!cfg.export.keep_int8).then_some(cfg.export.max_int8_drop),
         ..export::ExportOptions::default()
     };
     log.println(

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Config, StudentKind};
 use crate::float_model::{StudentMeta, save_mlp, save_tree};
-use crate::loss::KdLoss;
+use crate::loss::{KdLoss, SoftLoss};
 use crate::metrics::{EpochRecord, Metrics};
 use crate::models::{Classifier, Mlp, SoftTree, count_params, predict_logits};
 use crate::prepared::Prepared;
@@ -25,7 +25,10 @@ pub struct Student {
     pub logits: Tensor,
     /// Tree only: test accuracy of the maximum-probability path (what the device runs).
     pub max_path_acc: Option<f64>,
+    /// Validation accuracy and loss of the kept epoch (none without a validation split).
+    pub val: Option<(f64, f64)>,
     pub history: Vec<EpochRecord>,
+    pub outcome: crate::budget::Outcome,
 }
 
 /// The student being trained, by `student.kind`.
@@ -73,6 +76,7 @@ impl Model {
 }
 
 /// Everything a student run needs besides its loss and seed.
+#[derive(Clone, Copy)]
 pub struct Ctx<'a> {
     pub cfg: &'a Config,
     pub p: &'a Prepared,
@@ -95,12 +99,115 @@ pub fn train_student(
     seed_index: u64,
     metrics: &mut Metrics,
 ) -> anyhow::Result<Student> {
-    let (cfg, p) = (ctx.cfg, ctx.p);
-    let base = if kd.is_some() {
-        "kd-student"
-    } else {
-        "label-student"
+    let (base, file) = match kd {
+        Some(_) => ("kd-student", "student.safetensors"),
+        None => ("label-student", "student-labels.safetensors"),
     };
+    let fitted = fit(ctx, kd, seed_index, base, metrics)?;
+    if seed_index == 0 {
+        save(ctx, &fitted, file)?;
+    }
+    Ok(fitted.student)
+}
+
+/// The linear baseline: the same pipeline (normalization, optimizer, epochs, data) with no
+/// hidden layer, on labels only — multinomial logistic regression. Every report shows it, so
+/// a user sees at once whether the teacher and the students beat it. Not saved.
+pub fn train_linear(ctx: &Ctx, metrics: &mut Metrics) -> anyhow::Result<Student> {
+    let mut cfg = ctx.cfg.clone();
+    cfg.student.kind = StudentKind::Mlp;
+    cfg.student.hidden.clear();
+    let lin = Ctx { cfg: &cfg, ..*ctx };
+    Ok(fit(&lin, None, 0, "linear", metrics)?.student)
+}
+
+/// One candidate of the distillation-settings search and what validation said of it.
+#[derive(Debug, Clone)]
+pub struct Trial {
+    pub kd: KdLoss,
+    pub val_acc: f64,
+    pub val_loss: f64,
+    pub test_acc: f64,
+}
+
+/// The distillation settings tried when the user fixes neither α nor T: the default, a
+/// hotter and a mostly-soft Hinton loss, a mostly-label one, logit matching (Tang et al.
+/// 2019) and teacher-side softening (what helped soft trees, docs/trees.md).
+pub fn kd_grid() -> Vec<KdLoss> {
+    let kl = |alpha, temperature| KdLoss {
+        alpha,
+        temperature,
+        ..KdLoss::default()
+    };
+    vec![
+        kl(0.5, 2.0),
+        kl(0.5, 4.0),
+        kl(0.1, 4.0),
+        kl(0.9, 2.0),
+        KdLoss {
+            soft: SoftLoss::LogitMse,
+            ..kl(0.5, 1.0)
+        },
+        KdLoss {
+            soft: SoftLoss::KlTargets,
+            t_squared: false,
+            ..kl(0.5, 4.0)
+        },
+    ]
+}
+
+/// Trains the seed-0 KD student once per [`kd_grid`] setting, keeps the one with the best
+/// validation accuracy (then loss) as the run's `student.safetensors`, and returns it with
+/// its settings and every trial. Test accuracy is reported, never used to choose.
+pub fn search_kd(
+    ctx: &Ctx,
+    metrics: &mut Metrics,
+) -> anyhow::Result<(Student, KdLoss, Vec<Trial>)> {
+    let mut trials = Vec::new();
+    let mut best: Option<(Fitted, KdLoss)> = None;
+    for kd in kd_grid() {
+        let stage = format!("kd-{}", kd.tag());
+        let f = fit(ctx, Some(kd), 0, &stage, metrics)?;
+        let (val_acc, val_loss) = f.student.val.unwrap_or((0.0, f64::INFINITY));
+        trials.push(Trial {
+            kd,
+            val_acc,
+            val_loss,
+            test_acc: f.student.test_acc,
+        });
+        let better = best.as_ref().is_none_or(|(b, _)| {
+            let (a, l) = b.student.val.unwrap_or((0.0, f64::INFINITY));
+            val_acc > a || (val_acc == a && val_loss < l)
+        });
+        if better {
+            best = Some((f, kd));
+        }
+    }
+    let (fitted, kd) = best.ok_or_else(|| anyhow::anyhow!("the KD grid is empty"))?;
+    save(ctx, &fitted, "student.safetensors")?;
+    ctx.progress.println(&format!(
+        "kd-student: chose {} on validation ({} settings tried)",
+        kd.describe(),
+        trials.len()
+    ));
+    Ok((fitted.student, kd, trials))
+}
+
+/// A trained student with what saving it needs.
+struct Fitted {
+    student: Student,
+    model: Model,
+    varmap: VarMap,
+}
+
+fn fit(
+    ctx: &Ctx,
+    kd: Option<KdLoss>,
+    seed_index: u64,
+    base: &str,
+    metrics: &mut Metrics,
+) -> anyhow::Result<Fitted> {
+    let (cfg, p) = (ctx.cfg, ctx.p);
     let stage = if seed_index == 0 {
         base.to_string()
     } else {
@@ -138,7 +245,7 @@ pub fn train_student(
         augment: None,
         fast: true,
     };
-    let history = train(
+    let trained = train(
         model.classifier(),
         &varmap,
         &data,
@@ -167,32 +274,41 @@ pub fn train_student(
         None => format!("{stage}: test accuracy {test_acc:.2}%"),
     };
     ctx.progress.println(&line);
-    if seed_index == 0 {
-        let file = if kd.is_some() {
-            "student.safetensors"
-        } else {
-            "student-labels.safetensors"
-        };
-        let meta = StudentMeta {
-            input_shape: &p.shape,
-            classes: &p.class_names,
-            norm: &p.norm,
-            config_toml: ctx.config_toml,
-        };
-        let path = ctx.run.path.join(file);
-        match &model {
-            Model::Mlp(_) => save_mlp(&path, &varmap, &cfg.student.hidden, &meta)?,
-            Model::Tree(t) => save_tree(&path, t, &meta)?,
-        }
-    }
-    Ok(Student {
+    let val = trained
+        .history
+        .get(trained.outcome.kept_epoch.wrapping_sub(1))
+        .and_then(|r| r.val_acc.zip(r.val_loss));
+    let student = Student {
         stage,
         test_acc,
         params: count_params(&varmap),
         logits,
         max_path_acc,
-        history,
+        val,
+        history: trained.history,
+        outcome: trained.outcome,
+    };
+    Ok(Fitted {
+        student,
+        model,
+        varmap,
     })
+}
+
+/// Writes a fitted student in export's float format as `file` in the run folder.
+fn save(ctx: &Ctx, f: &Fitted, file: &str) -> anyhow::Result<()> {
+    let p = ctx.p;
+    let meta = StudentMeta {
+        input_shape: &p.shape,
+        classes: &p.class_names,
+        norm: &p.norm,
+        config_toml: ctx.config_toml,
+    };
+    let path = ctx.run.path.join(file);
+    match &f.model {
+        Model::Mlp(_) => save_mlp(&path, &f.varmap, &ctx.cfg.student.hidden, &meta),
+        Model::Tree(t) => save_tree(&path, t, &meta),
+    }
 }
 
 /// Mean and sample standard deviation.

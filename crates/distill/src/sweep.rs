@@ -119,9 +119,12 @@ pub fn table(cfg: &Config, teacher_acc: f64, cells: &[Cell]) -> anyhow::Result<S
     writeln!(md, "# Soft-tree sweep `{}`\n", cfg.name)?;
     writeln!(
         md,
-        "Teacher {teacher_acc:.2}% on the test set. {} epochs, lr {}, batch {}; β = {}{}, λ = {}; \
+        "Teacher {teacher_acc:.2}% on the test set. {}, lr {}, batch {}; β = {}{}, λ = {}; \
          KD α = {}, T = {}; transfer set: {}. {} seed(s) per cell; mean ± sample std.\n",
-        cfg.student.train.epochs,
+        match cfg.student.train.epochs {
+            0 => format!("a budget of {} steps", cfg.student.train.steps),
+            e => format!("{e} epochs"),
+        },
         cfg.student.train.lr,
         cfg.student.train.batch_size,
         t.beta,

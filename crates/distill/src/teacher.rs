@@ -56,6 +56,8 @@ pub struct TeacherResult {
     pub test_logits: Tensor,
     pub params: usize,
     pub history: Vec<EpochRecord>,
+    /// How its training ran (`None` for a cached or an imported teacher).
+    pub outcome: Option<crate::budget::Outcome>,
     /// Short description for the report.
     pub label: String,
 }
@@ -102,7 +104,9 @@ fn build(
             )?
             .with_compute(t.precision.dtype()),
         ),
-        TeacherKind::Onnx => anyhow::bail!("an ONNX teacher is not built by candle"),
+        TeacherKind::Onnx | TeacherKind::Auto => {
+            anyhow::bail!("teacher kind {:?} is not built by candle", t.kind)
+        }
     })
 }
 
@@ -132,6 +136,20 @@ pub fn get(
     if cfg.teacher.kind == TeacherKind::Onnx {
         return onnx(cfg, p, cache, progress);
     }
+    // `auto` is decided by the data; the cache key and the log name the kind that trains.
+    let mut resolved = cfg.clone();
+    resolved.teacher.kind = cfg.teacher.kind.resolve(&p.shape);
+    if cfg.teacher.kind == TeacherKind::Auto {
+        progress.println(&format!(
+            "teacher: auto → {} for samples of shape {:?}",
+            match resolved.teacher.kind {
+                TeacherKind::Cnn => "CNN",
+                _ => "MLP",
+            },
+            p.shape
+        ));
+    }
+    let cfg = &resolved;
     let dev = &p.device;
     let mut varmap = VarMap::new();
     let model = build(cfg, p, &varmap, dev)?;
@@ -142,7 +160,7 @@ pub fn get(
         p.data_hash.as_bytes(),
     ]);
     let path = cache.teacher_path(&key);
-    let mut history = Vec::new();
+    let (mut history, mut outcome) = (Vec::new(), None);
     let label = match cfg.teacher.kind {
         TeacherKind::Cnn => "CNN teacher",
         _ => "MLP teacher",
@@ -178,7 +196,8 @@ pub fn get(
             augment: p.augmenter(cfg.teacher.augment)?,
             fast: true,
         };
-        history = train(model.as_ref(), &varmap, &data, &job, metrics, progress)?;
+        let trained = train(model.as_ref(), &varmap, &data, &job, metrics, progress)?;
+        (history, outcome) = (trained.history, Some(trained.outcome));
         save_varmap(&path, &varmap, Vec::new(), Default::default())?;
     }
     let train_logits = logits_cached(
@@ -196,6 +215,7 @@ pub fn get(
         test_logits,
         params,
         history,
+        outcome,
         label,
     })
 }
@@ -253,6 +273,7 @@ fn onnx(
         test_logits,
         params: 0,
         history: Vec::new(),
+        outcome: None,
         label: format!("ONNX teacher ({})", path.display()),
     })
 }

@@ -11,11 +11,13 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::augment::Augmenter;
+use crate::budget::{Best, Outcome, Stop, patience_epochs, planned_epochs};
 use crate::checkpoint;
 use crate::config::TrainConfig;
 use crate::divergence::{LossGuard, kept_note};
 use crate::fast_mlp::{FastMlp, Targets, host_vec};
 use crate::fast_tree::FastTree;
+use crate::float_model::save_varmap;
 use crate::loss::{self, KdLoss};
 use crate::metrics::{EpochRecord, Metrics};
 use crate::models::SoftTree;
@@ -79,6 +81,14 @@ impl HostData {
     }
 }
 
+/// What [`train`] ran: every epoch's record and how the run ended.
+pub struct Trained {
+    pub history: Vec<EpochRecord>,
+    pub outcome: Outcome,
+}
+
+/// Trains `model` for its budget (see [`crate::budget`]); with a validation split it stops
+/// early and leaves the best epoch's weights in `varmap`.
 pub fn train(
     model: &dyn Classifier,
     varmap: &VarMap,
@@ -86,7 +96,7 @@ pub fn train(
     job: &Job,
     metrics: &mut Metrics,
     progress: &EpochProgress,
-) -> anyhow::Result<Vec<EpochRecord>> {
+) -> anyhow::Result<Trained> {
     let n = data.x.dim(0)?;
     if job.augment.is_some() && data.teacher.is_some() {
         bail!(
@@ -127,15 +137,24 @@ pub fn train(
         _ => data.y.max(0)?.to_scalar::<u32>()? as usize + 1,
     };
     let mut guard = LossGuard::new(classes);
-    for epoch in history.len()..job.cfg.epochs {
+    let planned = planned_epochs(&job.cfg, steps);
+    let patience = patience_epochs(&job.cfg, steps);
+    let best_path = job.checkpoint.with_extension("best.safetensors");
+    let mut best = Best::from_history(&history);
+    let mut stop = Stop::Budget;
+    for epoch in history.len()..planned {
+        if patience > 0 && best.epoch > 0 && epoch - best.epoch >= patience {
+            stop = Stop::Patience(patience);
+            break;
+        }
         let start = Instant::now();
-        opt.set_lr(lr_at(&job.cfg, epoch));
-        model.start_epoch(epoch, job.cfg.epochs);
+        opt.set_lr(lr_at(&job.cfg, epoch, planned));
+        model.start_epoch(epoch, planned);
         // Seeded per epoch, so a resumed run draws exactly what an uninterrupted one would.
         let mut rng = ChaCha8Rng::seed_from_u64(job.seed ^ ((epoch as u64 + 1) << 32));
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.shuffle(&mut rng);
-        let bar = progress.epoch(job.stage, epoch + 1, job.cfg.epochs, steps);
+        let bar = progress.epoch(job.stage, epoch + 1, planned, steps);
         let (mut loss_sum, mut correct) = (0f64, 0usize);
         for (step, chunk) in order.chunks(batch).enumerate() {
             let (value, hits) = match (&mut fast, &mut opt) {
@@ -156,9 +175,12 @@ pub fn train(
             loss_sum += value * chunk.len() as f64;
             bar.step(loss_sum / ((step + 1) * batch).min(n) as f64);
         }
-        let val_acc = match data.val_y.dim(0)? {
-            0 => None,
-            _ => Some(accuracy(model, data.val_x, data.val_y)?),
+        let (val_acc, val_loss) = match data.val_y.dim(0)? {
+            0 => (None, None),
+            _ => {
+                let (a, l) = evaluate(model, data.val_x, data.val_y)?;
+                (Some(a), Some(l))
+            }
         };
         let loss = loss_sum / n as f64;
         // Before the checkpoint is written, so the one kept is the last good epoch's.
@@ -173,16 +195,58 @@ pub fn train(
             loss,
             train_acc: 100.0 * correct as f64 / n as f64,
             val_acc,
-            lr: lr_at(&job.cfg, epoch),
+            val_loss,
+            lr: lr_at(&job.cfg, epoch, planned),
             seconds: start.elapsed().as_secs_f64(),
         };
         bar.finish(&record);
         metrics.write(&record)?;
+        // The best weights first: a run interrupted between the two files resumes with a
+        // history whose best epoch has its weights on disk.
+        if best.offer(&record) {
+            save_varmap(&best_path, varmap, Vec::new(), Default::default())
+                .with_context(|| format!("saving {}", best_path.display()))?;
+        }
         history.push(record);
         checkpoint::save(&job.checkpoint, varmap, &opt, &history, model.train_state())
             .with_context(|| format!("saving checkpoint {}", job.checkpoint.display()))?;
     }
-    Ok(history)
+    let last = history.len();
+    let kept_epoch = if best.epoch > 0 { best.epoch } else { last };
+    if kept_epoch != last {
+        restore_weights(&best_path, varmap)?;
+    }
+    let outcome = Outcome {
+        epochs_run: last,
+        planned,
+        kept_epoch,
+        stop,
+    };
+    progress.println(&format!("{}: {}", job.stage, outcome.describe()));
+    Ok(Trained { history, outcome })
+}
+
+/// Sets every parameter of `varmap` from the safetensors file at `path` (the best epoch).
+fn restore_weights(path: &std::path::Path, varmap: &VarMap) -> anyhow::Result<()> {
+    let what = || {
+        format!(
+            "{}: cannot restore the best epoch's weights",
+            path.display()
+        )
+    };
+    let bytes = std::fs::read(path).with_context(what)?;
+    let st = safetensors::SafeTensors::deserialize(&bytes).with_context(what)?;
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
+    for (name, var) in data.iter() {
+        let view = st.tensor(name).with_context(what)?;
+        let t = candle_core::safetensors::Load::load(&view, var.device())?;
+        anyhow::ensure!(t.dims() == var.dims(), "{}: {name} changed shape", what());
+        var.set(&t.to_dtype(var.dtype())?)?;
+    }
+    Ok(())
 }
 
 /// A model the CPU trains through a hand-written step, with the data on the host.
@@ -278,10 +342,10 @@ fn autograd_step(
     Ok((value, count_correct(&logits, &y)?))
 }
 
-/// Cosine decay from `lr` to `lr · final_lr_fraction` over the epochs.
-fn lr_at(cfg: &TrainConfig, epoch: usize) -> f64 {
-    let t = if cfg.epochs > 1 {
-        epoch as f64 / (cfg.epochs - 1) as f64
+/// Cosine decay from `lr` to `lr · final_lr_fraction` over the planned epochs.
+fn lr_at(cfg: &TrainConfig, epoch: usize, planned: usize) -> f64 {
+    let t = if planned > 1 {
+        epoch as f64 / (planned - 1) as f64
     } else {
         0.0
     };
@@ -300,12 +364,21 @@ pub fn count_correct(logits: &Tensor, y: &Tensor) -> candle_core::Result<usize> 
 
 /// Top-1 accuracy in percent.
 pub fn accuracy(model: &dyn Classifier, x: &Tensor, y: &Tensor) -> candle_core::Result<f64> {
+    Ok(evaluate(model, x, y)?.0)
+}
+
+/// Top-1 accuracy in percent and mean cross-entropy against the labels.
+pub fn evaluate(model: &dyn Classifier, x: &Tensor, y: &Tensor) -> candle_core::Result<(f64, f64)> {
     let n = x.dim(0)?;
     if n == 0 {
-        return Ok(0.0);
+        return Ok((0.0, 0.0));
     }
-    let logits = predict_logits(model, x, 1000)?;
-    Ok(100.0 * count_correct(&logits, y)? as f64 / n as f64)
+    let logits = predict_logits(model, x, 1000)?.to_dtype(DType::F32)?;
+    let ce = candle_nn::loss::cross_entropy(&logits, y)?.to_scalar::<f32>()?;
+    Ok((
+        100.0 * count_correct(&logits, y)? as f64 / n as f64,
+        f64::from(ce),
+    ))
 }
 
 #[cfg(test)]
@@ -320,8 +393,8 @@ mod tests {
             final_lr_fraction: 0.1,
             ..TrainConfig::default()
         };
-        assert_eq!(lr_at(&cfg, 0), 1.0);
-        assert!((lr_at(&cfg, 4) - 0.1).abs() < 1e-12);
-        assert!(lr_at(&cfg, 2) < 1.0 && lr_at(&cfg, 2) > 0.1);
+        assert_eq!(lr_at(&cfg, 0, 5), 1.0);
+        assert!((lr_at(&cfg, 4, 5) - 0.1).abs() < 1e-12);
+        assert!(lr_at(&cfg, 2, 5) < 1.0 && lr_at(&cfg, 2, 5) > 0.1);
     }
 }

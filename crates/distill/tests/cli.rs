@@ -57,21 +57,42 @@ fn a_run_writes_everything_and_is_deterministic() {
         "student.safetensors",
         "student-labels.safetensors",
         "report.md",
+        "summary.json",
         "training.png",
     ] {
         assert!(run.join(f).exists(), "missing {f}");
     }
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(
-        report.contains("| KD student |") && report.contains("| label-only student |"),
+        report.contains("| KD student |")
+            && report.contains("| label-only student |")
+            && report.contains("| linear baseline (labels, no hidden layer) |")
+            && report.contains("Against the linear baseline"),
         "{report}"
     );
-    // Teacher 1 epoch + two students × 2 epochs.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    let models = summary["models"].as_array().unwrap();
+    assert_eq!(
+        models.len(),
+        4,
+        "teacher, KD, label-only, linear: {summary}"
+    );
+    assert!(
+        models
+            .iter()
+            .all(|m| m["test_acc"].as_f64().unwrap() > 10.0),
+        "{summary}"
+    );
+    // α and T were not given: the KD student was chosen from the grid on validation.
+    assert!(report.contains("(chosen)"), "{report}");
+    // Teacher 1 epoch + the KD grid, the label-only twin and the linear baseline × 2 epochs.
+    let grid = distill::students::kd_grid().len();
     let lines = std::fs::read_to_string(run.join("metrics.jsonl"))
         .unwrap()
         .lines()
         .count();
-    assert_eq!(lines, 5);
+    assert_eq!(lines, 1 + 2 * (grid + 2));
 
     // Same seed, same numbers: a second run (reusing the cached teacher) gives the same student.
     let o = distill(dir.path(), &["--name", "b", "--no-export"]);
@@ -93,7 +114,7 @@ fn a_run_writes_everything_and_is_deterministic() {
             .unwrap()
             .lines()
             .count(),
-        5
+        1 + 2 * (grid + 2)
     );
     assert!(std::fs::read(run.join("student.safetensors")).unwrap() == a);
 }
@@ -283,7 +304,7 @@ fn val_fraction_zero_trains_on_every_row_and_reports_no_validation() {
     let log = stderr(&o);
     assert!(!log.contains(" val "), "{log}");
     let metrics = std::fs::read_to_string(dir.path().join("all/metrics.jsonl")).unwrap();
-    assert_eq!(metrics.lines().count(), 5, "{metrics}");
+    assert_eq!(metrics.lines().count(), 7, "{metrics}");
     assert!(
         metrics.lines().all(|l| l.contains("\"val_acc\":null")),
         "{metrics}"
@@ -306,7 +327,7 @@ fn a_diverging_loss_stops_the_run_with_a_message() {
     assert!(!o.status.success(), "a learning rate of 1e6 ran to the end");
     let e = stderr(&o);
     assert!(
-        e.contains("error: kd-student: the training loss diverged at epoch 1 (")
+        e.contains("error: kd-a0.5-t2-kl: the training loss diverged at epoch 1 (")
             && e.contains("lower the learning rate"),
         "{e}"
     );
@@ -341,4 +362,79 @@ fn a_picture_that_cannot_be_written_leaves_the_run_whole() {
     ] {
         assert!(run.join(f).exists(), "{f} missing");
     }
+}
+
+#[test]
+fn a_refused_export_still_leaves_the_report_and_the_float_students() {
+    let dir = tempfile::tempdir().unwrap();
+    // 784 × 300 int8 weights do not fit the micro:bit's 192 KiB of flash for the model.
+    let o = Command::new(env!("CARGO_BIN_EXE_distill"))
+        .args(["--no-progress", "--teacher", "mlp", "--teacher-epochs", "1"])
+        .args([
+            "--student-epochs",
+            "1",
+            "--student-hidden",
+            "300",
+            "--alpha",
+            "0.5",
+        ])
+        .args([
+            "--train-limit",
+            "300",
+            "--name",
+            "big",
+            "--board",
+            "microbit",
+        ])
+        .arg("--out")
+        .arg(dir.path())
+        .arg("--data")
+        .arg(subset())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("does not fit microbit") && !e.contains("panicked"),
+        "{e}"
+    );
+    let run = dir.path().join("big");
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("**Not exported.**"), "{report}");
+    assert!(run.join("student.safetensors").exists());
+    assert!(!run.join("student.int8.safetensors").exists());
+}
+
+#[test]
+fn a_table_is_standardized_per_feature_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("table");
+    std::fs::create_dir(&data).unwrap();
+    // Two informative columns on scales 10^4 apart, and a constant one.
+    let rows = |n: usize, seed: usize| {
+        let mut s = String::from("big,small,flat,label\n");
+        for i in 0..n {
+            let k = (i * 7 + seed) % 13;
+            let label = usize::from(k > 6);
+            s += &format!("{},{},{},{label}\n", 10_000 + k * 1000, k as f64 * 0.1, 5);
+        }
+        s
+    };
+    std::fs::write(data.join("train.csv"), rows(120, 0)).unwrap();
+    std::fs::write(data.join("test.csv"), rows(40, 3)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_distill"))
+        .args(["--no-progress", "--teacher", "mlp", "--teacher-epochs", "1"])
+        .args(["--student-epochs", "1", "--name", "t", "--out"])
+        .arg(dir.path())
+        .arg("--cache")
+        .arg(dir.path().join("cache"))
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = export::FloatModel::load(&dir.path().join("t/student.safetensors")).unwrap();
+    assert_eq!(m.mean.len(), 3, "one mean per feature");
+    assert!(m.std[0] > 1000.0 && m.std[1] < 1.0, "{:?}", m.std);
+    assert_eq!(m.std[2], 1.0, "a constant feature keeps std 1");
 }

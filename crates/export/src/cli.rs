@@ -47,6 +47,12 @@ pub struct ExportArgs {
     /// Evaluation rows written as firmware test vectors.
     #[arg(long, default_value_t = 100)]
     pub vectors: usize,
+    /// Refuse an int8 model more points than this below float on the evaluation set.
+    #[arg(long, default_value_t = crate::DEFAULT_MAX_INT8_DROP)]
+    pub max_int8_drop: f64,
+    /// Keep the int8 model whatever its drop against float.
+    #[arg(long)]
+    pub keep_int8: bool,
 }
 
 impl ExportArgs {
@@ -66,6 +72,7 @@ impl ExportArgs {
             },
             board,
             vectors: self.vectors,
+            max_int8_drop: (!self.keep_int8).then_some(self.max_int8_drop),
         };
         crate::run(&model, &calib, &eval, &opts)
     }

@@ -71,6 +71,20 @@ pub enum ExportError {
         flash_reserve: usize,
         ram_reserve: usize,
     },
+    /// int8 scores too far below float on held-out data.
+    #[error(
+        "int8 loses {drop:.2} points against float ({int8:.2}% against {float:.2}% on {samples} \
+         held-out samples; the limit is {limit} points). Likely cause: {cause}. Nothing was \
+         written; to keep this int8 model anyway, pass --keep-int8 (or raise --max-int8-drop)"
+    )]
+    Int8Drop {
+        float: f64,
+        int8: f64,
+        drop: f64,
+        limit: f64,
+        samples: usize,
+        cause: String,
+    },
     /// An error while loading the named file.
     #[error("loading {path}: {source}")]
     InFile {

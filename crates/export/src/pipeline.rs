@@ -14,6 +14,9 @@ use crate::quantized::{QuantBody, QuantModel};
 use crate::report::{BoardFit, ExportReport};
 use crate::vectors::{Vectors, label_u8};
 
+/// Points of accuracy int8 may lose against float before an export is refused.
+pub const DEFAULT_MAX_INT8_DROP: f64 = 1.0;
+
 /// What to export and where.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportOptions {
@@ -29,6 +32,9 @@ pub struct ExportOptions {
     pub board: Option<Board>,
     /// Test vectors: the first `vectors` evaluation rows (all if fewer; 0 for none).
     pub vectors: usize,
+    /// Refuse an int8 model more than this many points below float on the (labelled)
+    /// evaluation set; `None` keeps it whatever the drop.
+    pub max_int8_drop: Option<f64>,
 }
 
 impl Default for ExportOptions {
@@ -40,6 +46,7 @@ impl Default for ExportOptions {
             clipping: Clipping::MinMax,
             board: None,
             vectors: 100,
+            max_int8_drop: Some(DEFAULT_MAX_INT8_DROP),
         }
     }
 }
@@ -78,6 +85,10 @@ pub fn run(
     let tr = crate::tract_eval::run_onnx(&onnx, &eval.x, f, is_mlp)?;
     let agreement = crate::evaluate::agreement(&rt, &tr, f, is_mlp)?;
     let accuracy = crate::evaluate::accuracy(model, eval, &rt, &tr);
+    if let Some(acc) = &accuracy {
+        let n = opts.calib_samples;
+        crate::int8_drop::check(acc, eval.rows(), opts.max_int8_drop, model, &qm, calib, n)?;
+    }
 
     let flash_bytes = artifact.len();
     let scratch_bytes = rt_model.scratch_len();

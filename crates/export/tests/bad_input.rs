@@ -202,3 +202,60 @@ fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out[at..at + to.len()].copy_from_slice(to);
     out
 }
+
+/// Two features on scales 1000× apart, normalized together: the class is the sign of the
+/// small one, which one shared int8 input scale cannot see. Float is right on every row,
+/// int8 is near chance: the export is refused with the figures and the cause, unless kept.
+#[test]
+fn an_int8_model_far_below_float_is_refused_with_the_cause() {
+    let mut r = common::Lcg::new(3);
+    let rows = 200;
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for i in 0..rows {
+        let small = if i % 2 == 0 { 0.5 } else { -0.5 } * r.next(0.2, 1.0);
+        x.extend([r.next(-1000.0, 1000.0), small]);
+        y.push(u32::from(small > 0.0));
+    }
+    let data = Dataset::new(x, 2, Some(y)).unwrap();
+    let model = FloatModel {
+        input_shape: vec![2],
+        classes: common::classes(2),
+        mean: vec![0.0],
+        std: vec![577.0],
+        body: FloatBody::Mlp(vec![export::Dense {
+            out_features: 2,
+            in_features: 2,
+            weight: vec![0.0, -1000.0, 0.0, 1000.0],
+            bias: vec![0.0, 0.0],
+        }]),
+        source_sha256: [1; 32],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ExportOptions {
+        out_dir: dir.path().into(),
+        calib_samples: rows,
+        ..ExportOptions::default()
+    };
+    let e = export::run(&model, &data, &data, &opts).expect_err("the drop must be refused");
+    let ExportError::Int8Drop { float, int8, .. } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(*float, 100.0);
+    assert!(*int8 < 75.0, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("1 of 2 varying input features span fewer than 4")
+            && text.contains("per-feature")
+            && text.contains("--keep-int8"),
+        "{text}"
+    );
+    assert_eq!(common::files(dir.path()), Vec::<String>::new());
+    // Told to keep it, the same export is written.
+    let keep = ExportOptions {
+        max_int8_drop: None,
+        ..opts
+    };
+    let report = export::run(&model, &data, &data, &keep).unwrap();
+    assert!(report.accuracy.unwrap().int8_runtime < 75.0);
+}

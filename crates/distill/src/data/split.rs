@@ -5,14 +5,42 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Dataset;
 
-/// Splits off `val_fraction` of `data` as a validation set, the same way for the same seed.
+/// Splits off `val_fraction` of `data` as a validation set, the same way for the same seed,
+/// stratified: each class gives its share (largest remainders make the total
+/// `round(n · val_fraction)`), so a small split still sees every class in proportion — the
+/// validation split decides when training stops and which epoch is kept.
 pub fn split_train_val(data: &Dataset, val_fraction: f64, seed: u64) -> (Dataset, Dataset) {
-    let mut idx: Vec<usize> = (0..data.len()).collect();
-    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n_val = ((data.len() as f64) * val_fraction).round() as usize;
     let n_val = n_val.min(data.len().saturating_sub(1));
-    let (val, train) = idx.split_at(n_val);
-    (data.select(train), data.select(val))
+    let classes = data.y.iter().max().map_or(0, |&m| m as usize + 1);
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
+    for (i, &y) in data.y.iter().enumerate() {
+        by_class[y as usize].push(i);
+    }
+    let share: Vec<f64> = by_class
+        .iter()
+        .map(|c| c.len() as f64 * n_val as f64 / data.len().max(1) as f64)
+        .collect();
+    let mut take: Vec<usize> = share.iter().map(|s| s.floor() as usize).collect();
+    let mut order: Vec<usize> = (0..classes).collect();
+    // Stable: equal remainders go to the lower class index.
+    order.sort_by(|&a, &b| (share[b] - share[b].floor()).total_cmp(&(share[a] - share[a].floor())));
+    let missing = n_val.saturating_sub(take.iter().sum());
+    for &k in order.iter().take(missing) {
+        take[k] += 1;
+    }
+    let (mut train, mut val) = (Vec::new(), Vec::new());
+    for (rows, k) in by_class.iter_mut().zip(take) {
+        rows.shuffle(&mut rng);
+        val.extend_from_slice(&rows[..k.min(rows.len())]);
+        train.extend_from_slice(&rows[k.min(rows.len())..]);
+    }
+    // Mix the classes again: rows grouped by class would be a poor order for anything that
+    // reads a prefix (calibration takes the first training rows, `train_limit` too).
+    train.shuffle(&mut rng);
+    val.shuffle(&mut rng);
+    (data.select(&train), data.select(&val))
 }
 
 /// x_n = (x − mean) / std, either one pair for all features (images) or one per feature
@@ -111,6 +139,25 @@ mod tests {
         assert_eq!((a.len(), b.len()), (7, 3));
         let (_, c) = split_train_val(&data(), 0.3, 8);
         assert_ne!(b.x, c.x);
+    }
+
+    #[test]
+    fn split_is_stratified() {
+        // 90 rows of class 0, 10 of class 1: a 10% split holds 9 and 1.
+        let d = Dataset {
+            x: (0..100).map(|v| v as f32).collect(),
+            y: (0..100).map(|v| u32::from(v % 10 == 0)).collect(),
+            shape: vec![1],
+            num_classes: 2,
+        };
+        for seed in 0..5 {
+            let (t, v) = split_train_val(&d, 0.1, seed);
+            assert_eq!((t.len(), v.len()), (90, 10));
+            assert_eq!(v.y.iter().filter(|&&y| y == 1).count(), 1, "seed {seed}");
+            let mut all: Vec<u32> = t.x.iter().chain(&v.x).map(|&x| x as u32).collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..100).collect::<Vec<_>>());
+        }
     }
 
     #[test]

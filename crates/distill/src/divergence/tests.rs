@@ -118,6 +118,7 @@ fn run(
         &mut Metrics::none(),
         &EpochProgress::new(false),
     )
+    .map(|t| t.history)
 }
 
 #[test]

@@ -52,6 +52,8 @@ fn run(fast: bool, kd: Option<KdLoss>, masked: bool, dropout: f32) -> (Vec<Vec<f
             batch_size: 8,
             lr: 0.01,
             weight_decay: 0.01,
+            // Step for step: every epoch runs and the last one is kept.
+            patience: 0,
             ..TrainConfig::default()
         },
         kd,
@@ -69,7 +71,8 @@ fn run(fast: bool, kd: Option<KdLoss>, masked: bool, dropout: f32) -> (Vec<Vec<f
         &mut Metrics::none(),
         &EpochProgress::new(false),
     )
-    .unwrap();
+    .unwrap()
+    .history;
     let mut names: Vec<_> = varmap.data().lock().unwrap().keys().cloned().collect();
     names.sort();
     let params = names
@@ -105,6 +108,7 @@ fn kd_kl_with_transfer_mask_matches_autograd() {
         temperature: 2.5,
         t_squared: true,
         soft: SoftLoss::Kl,
+        search: false,
     };
     assert_twins(Some(kd), true, 0.0);
     assert_twins(

@@ -81,6 +81,9 @@ fn run_in(
             weight_decay: 0.01,
             // Constant, so that 2 epochs are the start of 3 (the resume test).
             final_lr_fraction: 1.0,
+            // Step for step: every epoch runs and the last one is kept.
+            patience: 0,
+            ..TrainConfig::default()
         },
         kd,
         seed: 11,
@@ -97,7 +100,8 @@ fn run_in(
         &mut Metrics::none(),
         &EpochProgress::new(false),
     )
-    .unwrap();
+    .unwrap()
+    .history;
     let mut names: Vec<_> = varmap.data().lock().unwrap().keys().cloned().collect();
     names.sort();
     let params = names
