@@ -53,24 +53,29 @@ impl<'a> StFile<'a> {
         Ok((t.shape().to_vec(), t.data()))
     }
 
+    /// A tensor of 4-byte little-endian words, decoded by `word`.
+    fn words<T>(
+        &self,
+        name: &str,
+        dtype: Dtype,
+        expected: &'static str,
+        word: fn([u8; 4]) -> T,
+    ) -> Result<(Vec<usize>, Vec<T>)> {
+        let (shape, b) = self.raw(name, dtype, expected)?;
+        let (words, _) = b.as_chunks::<4>();
+        Ok((shape, words.iter().map(|w| word(*w)).collect()))
+    }
+
     pub fn f32s(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
-        let (shape, b) = self.raw(name, Dtype::F32, "F32")?;
-        Ok((
-            shape,
-            b.chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ))
+        self.words(name, Dtype::F32, "F32", f32::from_le_bytes)
     }
 
     pub fn i32s(&self, name: &str) -> Result<(Vec<usize>, Vec<i32>)> {
-        let (shape, b) = self.raw(name, Dtype::I32, "I32")?;
-        Ok((
-            shape,
-            b.chunks_exact(4)
-                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ))
+        self.words(name, Dtype::I32, "I32", i32::from_le_bytes)
+    }
+
+    pub fn u32s(&self, name: &str) -> Result<(Vec<usize>, Vec<u32>)> {
+        self.words(name, Dtype::U32, "U32", u32::from_le_bytes)
     }
 
     pub fn u8s(&self, name: &str) -> Result<(Vec<usize>, Vec<u8>)> {
@@ -81,16 +86,6 @@ impl<'a> StFile<'a> {
     pub fn i8s(&self, name: &str) -> Result<(Vec<usize>, Vec<i8>)> {
         let (shape, b) = self.raw(name, Dtype::I8, "I8")?;
         Ok((shape, b.iter().map(|&v| v as i8).collect()))
-    }
-
-    pub fn u32s(&self, name: &str) -> Result<(Vec<usize>, Vec<u32>)> {
-        let (shape, b) = self.raw(name, Dtype::U32, "U32")?;
-        Ok((
-            shape,
-            b.chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ))
     }
 
     pub fn meta(&self, key: &str) -> Result<&str> {
