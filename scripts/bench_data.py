@@ -280,7 +280,7 @@ def markdown(rows, n_seeds):
     failed = sum(r["failed"] for r in rows)
     lines.append("")
     lines.append(
-        f"Mean of {n_seeds} seeds; ✓/✗: teacher ≥ LR, KD ≥ LR − 0.5 (− one test sample under 200 "
+        f"Mean of {n_seeds} seed{'s' if n_seeds > 1 else ''}; ✓/✗: teacher ≥ LR, KD ≥ LR − 0.5 (− one test sample under 200 "
         f"test rows) and ≥ the sklearn MLP where it beats LR, tree ≥ CART of its depth."
         + (f" {failed} distill runs failed (see the log)." if failed else "")
     )
