@@ -17,6 +17,19 @@ use crate::metrics::EpochRecord;
 /// Patience never ends a run fewer optimizer steps than this after its best epoch.
 pub const MIN_PATIENCE_STEPS: usize = 500;
 
+/// Steps an epoch has at least, batches permitting (see [`batch_size`]).
+pub const MIN_STEPS_PER_EPOCH: usize = 8;
+/// The smallest batch [`batch_size`] shrinks to.
+pub const MIN_BATCH: usize = 16;
+
+/// The batch for `rows` training rows: the configured one, shrunk on small data so that an
+/// epoch has at least [`MIN_STEPS_PER_EPOCH`] steps (but not below [`MIN_BATCH`]). With 120
+/// rows and batch 128 an epoch is one step, and the epoch cap ends the step budget early.
+pub fn batch_size(cfg: &TrainConfig, rows: usize) -> usize {
+    let small = (rows / MIN_STEPS_PER_EPOCH).max(MIN_BATCH);
+    cfg.batch_size.min(small).min(rows).max(1)
+}
+
 /// The epochs a job runs at most, from its config and data size.
 pub fn planned_epochs(cfg: &TrainConfig, steps_per_epoch: usize) -> usize {
     if cfg.epochs > 0 {
@@ -142,6 +155,18 @@ mod tests {
         assert_eq!(planned_epochs(&cfg(0, 8000, 500, 10), 2000), 4);
         assert_eq!(planned_epochs(&cfg(0, 10, 500, 10), 422), 1);
         assert_eq!(planned_epochs(&cfg(7, 8000, 500, 10), 11), 7);
+    }
+
+    #[test]
+    fn small_data_gets_smaller_batches() {
+        let c = cfg(0, 8000, 500, 10);
+        assert_eq!(batch_size(&c, 54_000), 128);
+        assert_eq!(batch_size(&c, 1293), 128);
+        assert_eq!(batch_size(&c, 383), 47);
+        assert_eq!(batch_size(&c, 120), 16);
+        assert_eq!(batch_size(&c, 10), 10);
+        let tiny = TrainConfig { batch_size: 8, ..c };
+        assert_eq!(batch_size(&tiny, 120), 8);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::augment::Augmenter;
-use crate::budget::{Best, Outcome, Stop, patience_epochs, planned_epochs};
+use crate::budget::{Best, Outcome, Stop, batch_size, patience_epochs, planned_epochs};
 use crate::checkpoint;
 use crate::config::TrainConfig;
 use crate::divergence::{LossGuard, kept_note};
@@ -126,7 +126,7 @@ pub fn train(
             history.len()
         ));
     }
-    let batch = job.cfg.batch_size.min(n).max(1);
+    let batch = batch_size(&job.cfg, n);
     let steps = n.div_ceil(batch);
     let mut fast = match &opt {
         AdamW::Fused(o) if job.fast && job.augment.is_none() => Fast::new(model, o, batch, data)?,
