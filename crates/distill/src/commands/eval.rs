@@ -15,6 +15,8 @@ struct Runtime {
     x_q: Vec<i8>,
     logits: Vec<i8>,
     class: Vec<usize>,
+    /// Trees only: the path each input took.
+    path: Vec<Option<runtime_nostd::TreePath>>,
 }
 
 pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
@@ -124,6 +126,7 @@ fn runtime(model: &Model, data: &Dataset) -> anyhow::Result<Runtime> {
         x_q: vec![0; data.len() * f],
         logits: vec![0; data.len() * c],
         class: Vec::with_capacity(data.len()),
+        path: Vec::with_capacity(data.len()),
     };
     for i in 0..data.len() {
         let q = &mut r.x_q[i * f..(i + 1) * f];
@@ -133,6 +136,7 @@ fn runtime(model: &Model, data: &Dataset) -> anyhow::Result<Runtime> {
             .infer(q, &mut scratch, &mut r.logits[i * c..(i + 1) * c])
             .map_err(e)?;
         r.class.push(p.class);
+        r.path.push(p.path);
     }
     Ok(r)
 }
@@ -243,12 +247,7 @@ fn one_input(
             }
         }
         QuantBody::Tree(_) => {
-            let mut scratch = vec![0u8; model.scratch_len()];
-            let mut out = vec![0i8; model.num_classes()];
-            let p = model
-                .infer(&rt.x_q, &mut scratch, &mut out)
-                .map_err(|e| anyhow::anyhow!("runtime-nostd: {e:?} ({e})"))?;
-            let path = p.path.context("a tree without a path")?;
+            let path = rt.path[0].context("a tree without a path")?;
             let steps: Vec<String> = (0..u32::from(path.depth))
                 .map(|l| {
                     let side = if path.went_right(l) { "R" } else { "L" };
