@@ -11,7 +11,8 @@ pub struct EpochRecord {
     pub epoch: usize,
     pub loss: f64,
     pub train_acc: f64,
-    /// `None` when there is no validation split (`data.val_fraction = 0`).
+    /// `None` when there is no validation split (`data.val_fraction = 0`). For a soft tree,
+    /// the accuracy of its maximum-probability path (what the device runs).
     pub val_acc: Option<f64>,
     /// Cross-entropy on the validation labels (absent in metrics written before it existed).
     #[serde(default)]

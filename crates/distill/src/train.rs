@@ -178,7 +178,7 @@ pub fn train(
         let (val_acc, val_loss) = match data.val_y.dim(0)? {
             0 => (None, None),
             _ => {
-                let (a, l) = evaluate(model, data.val_x, data.val_y)?;
+                let (a, l) = evaluate_deployed(model, data.val_x, data.val_y)?;
                 (Some(a), Some(l))
             }
         };
@@ -365,6 +365,25 @@ pub fn count_correct(logits: &Tensor, y: &Tensor) -> candle_core::Result<usize> 
 /// Top-1 accuracy in percent.
 pub fn accuracy(model: &dyn Classifier, x: &Tensor, y: &Tensor) -> candle_core::Result<f64> {
     Ok(evaluate(model, x, y)?.0)
+}
+
+/// Like [`evaluate`], but the accuracy is that of the prediction the device makes: a soft
+/// tree's maximum-probability path rather than its soft mixture (they can differ by tens of
+/// points early in training, and choosing epochs on the soft one kept trees that the device
+/// then runs at chance). The loss stays the soft model's, a smooth tie-break.
+fn evaluate_deployed(
+    model: &dyn Classifier,
+    x: &Tensor,
+    y: &Tensor,
+) -> candle_core::Result<(f64, f64)> {
+    let (acc, loss) = evaluate(model, x, y)?;
+    match model.as_tree() {
+        Some(tree) if x.dim(0)? > 0 => {
+            let hits = count_correct(&tree.max_path_logits(x)?, y)?;
+            Ok((100.0 * hits as f64 / x.dim(0)? as f64, loss))
+        }
+        _ => Ok((acc, loss)),
+    }
 }
 
 /// Top-1 accuracy in percent and mean cross-entropy against the labels.
