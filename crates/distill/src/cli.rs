@@ -125,6 +125,11 @@ pub struct Cli {
     /// fit once the settings are chosen).
     #[arg(long)]
     pub val_fraction: Option<f64>,
+    /// A validation split under this many rows holds out nothing (too few to choose epochs or
+    /// distillation settings on): every model trains on all rows for its step budget. 0 keeps
+    /// any split.
+    #[arg(long)]
+    pub min_val_rows: Option<usize>,
     /// Run name; outputs go to <out>/<name>/.
     #[arg(long)]
     pub name: Option<String>,
@@ -262,6 +267,7 @@ impl Cli {
         set!(self.train_limit, c.data.train_limit);
         set!(self.normalize, c.data.normalize);
         set!(self.val_fraction, c.data.val_fraction);
+        set!(self.min_val_rows, c.data.min_val_rows);
         set!(self.name, c.name);
         set!(self.out, c.out_dir);
         set!(self.cache, c.cache_dir);

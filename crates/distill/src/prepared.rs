@@ -4,7 +4,7 @@ use candle_core::{Device, Tensor};
 use crate::augment::{Augment, Augmenter};
 use crate::cache::{f32_bytes, hash_parts, u32_bytes};
 use crate::config::Config;
-use crate::data::{DataBundle, Dataset, Normalization, split_train_val};
+use crate::data::{DataBundle, Dataset, Normalization, split_train_val, val_rows};
 
 pub struct Prepared {
     pub device: Device,
@@ -24,6 +24,8 @@ pub struct Prepared {
     pub val_y: Tensor,
     pub test_x: Tensor,
     pub test_y: Tensor,
+    /// Why no validation split was held out although `data.val_fraction` asked for one.
+    pub no_val_reason: Option<String>,
 }
 
 impl Prepared {
@@ -45,7 +47,21 @@ impl Prepared {
         if cfg.data.train_limit > 0 {
             full = full.take(cfg.data.train_limit);
         }
-        let (train, val) = split_train_val(&full, cfg.data.val_fraction, cfg.seed);
+        let n_val = val_rows(full.len(), cfg.data.val_fraction);
+        let no_val_reason = (n_val > 0 && n_val < cfg.data.min_val_rows).then(|| {
+            format!(
+                "no validation split: {n_val} of {} rows would be too few to choose epochs \
+                 or distillation settings on (data.min_val_rows = {}), so every model trained \
+                 on all rows for its step budget",
+                full.len(),
+                cfg.data.min_val_rows
+            )
+        });
+        let fraction = match no_val_reason {
+            Some(_) => 0.0,
+            None => cfg.data.val_fraction,
+        };
+        let (train, val) = split_train_val(&full, fraction, cfg.seed);
         anyhow::ensure!(!train.is_empty(), "the training split is empty");
         let norm = Normalization::fit(&train, cfg.data.normalize.per_feature(&train.shape));
         let f = train.features();
@@ -75,6 +91,7 @@ impl Prepared {
             test: bundle.test,
             norm,
             device,
+            no_val_reason,
         })
     }
 }

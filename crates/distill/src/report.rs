@@ -98,6 +98,8 @@ pub struct Report<'a> {
     pub kd: crate::loss::KdLoss,
     /// The settings tried on validation, when they were searched.
     pub kd_trials: &'a [crate::students::Trial],
+    /// Why no validation split was held out (small data), when that is the case.
+    pub no_val_reason: Option<&'a str>,
     pub seeds: &'a SeedSummary,
     /// Tree students only: whether `tree.png` (the distilled tree's picture) was drawn.
     pub tree_png: Option<Drawn>,
@@ -122,8 +124,19 @@ impl Report<'_> {
         let c = self.config;
         writeln!(md, "# Run `{}`\n", c.name)?;
         writeln!(md, "Data: {}. Seed {}.", self.data_source, c.seed)?;
+        if let Some(why) = self.no_val_reason {
+            let mut why = why.to_string();
+            if let Some(first) = why.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
+            writeln!(md, "{why}.")?;
+        }
         if self.kd_trials.is_empty() {
-            writeln!(md, "KD loss: {} (as configured).\n", self.kd.describe())?;
+            let how = match (self.no_val_reason, c.kd.search) {
+                (Some(_), true) => "as configured: not searched without a validation split",
+                _ => "as configured",
+            };
+            writeln!(md, "KD loss: {} ({how}).\n", self.kd.describe())?;
         } else {
             writeln!(
                 md,
@@ -339,6 +352,7 @@ impl Report<'_> {
             "export": export,
             "export_failed": self.export_failed,
             "kd": self.kd.describe(),
+            "no_val_reason": self.no_val_reason,
         })
     }
 }

@@ -96,6 +96,9 @@ pub fn setup(cfg: &Config, opts: &RunOptions) -> anyhow::Result<Setup> {
     ));
     let source = bundle.source.clone();
     let p = Prepared::new(cfg, bundle, opts.device.clone())?;
+    if let Some(why) = &p.no_val_reason {
+        progress.println(&format!("data: {why}"));
+    }
     let mut metrics = Metrics::open(&run.path.join("metrics.jsonl"))?;
     let cache = Cache::new(&cfg.cache_dir)?;
 
@@ -240,6 +243,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         export_failed: export_text.as_deref(),
         kd: kd_used,
         kd_trials: &trials,
+        no_val_reason: p.no_val_reason.as_deref(),
         seeds: &seeds,
         tree_png,
     };

@@ -47,8 +47,13 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn a_run_writes_everything_and_is_deterministic() {
+    // `--min-val-rows 50`: the 60 validation rows of this quick run are kept, so the KD
+    // settings are searched.
     let dir = tempfile::tempdir().unwrap();
-    let o = distill(dir.path(), &["--name", "a", "--no-export"]);
+    let o = distill(
+        dir.path(),
+        &["--name", "a", "--no-export", "--min-val-rows", "50"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let run = dir.path().join("a");
     for f in [
@@ -95,7 +100,10 @@ fn a_run_writes_everything_and_is_deterministic() {
     assert_eq!(lines, 1 + 2 * (grid + 2));
 
     // Same seed, same numbers: a second run (reusing the cached teacher) gives the same student.
-    let o = distill(dir.path(), &["--name", "b", "--no-export"]);
+    let o = distill(
+        dir.path(),
+        &["--name", "b", "--no-export", "--min-val-rows", "50"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("reusing the cached"), "{}", stderr(&o));
     let a = std::fs::read(run.join("student.safetensors")).unwrap();
@@ -106,7 +114,17 @@ fn a_run_writes_everything_and_is_deterministic() {
     assert!(ta == tb, "same seed gave different students");
 
     // --resume on a finished run trains nothing more and reproduces the same files.
-    let o = distill(dir.path(), &["--name", "a", "--no-export", "--resume"]);
+    let o = distill(
+        dir.path(),
+        &[
+            "--name",
+            "a",
+            "--no-export",
+            "--resume",
+            "--min-val-rows",
+            "50",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("resumed from"), "{}", stderr(&o));
     assert_eq!(
@@ -311,8 +329,27 @@ fn val_fraction_zero_trains_on_every_row_and_reports_no_validation() {
     );
     assert!(dir.path().join("all/training.png").exists());
 
-    // The default holds out 10% and reports its accuracy every epoch.
-    let o = distill(dir.path(), &["--name", "held", "--no-export"]);
+    // The default would hold out 10%, 60 rows: too few to choose on, so nothing is held out
+    // and the log and the report say why.
+    let o = distill(dir.path(), &["--name", "small", "--no-export"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = stderr(&o);
+    assert!(
+        !log.contains(" val ") && log.contains("no validation split: 60 of 600 rows"),
+        "{log}"
+    );
+    let report = std::fs::read_to_string(dir.path().join("small/report.md")).unwrap();
+    assert!(
+        report.contains("No validation split: 60 of 600 rows")
+            && report.contains("not searched without a validation split"),
+        "{report}"
+    );
+
+    // With the threshold lowered, the 10% is held out and reported every epoch.
+    let o = distill(
+        dir.path(),
+        &["--name", "held", "--no-export", "--min-val-rows", "50"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains(" val "), "{}", stderr(&o));
 }
@@ -327,7 +364,7 @@ fn a_diverging_loss_stops_the_run_with_a_message() {
     assert!(!o.status.success(), "a learning rate of 1e6 ran to the end");
     let e = stderr(&o);
     assert!(
-        e.contains("error: kd-a0.5-t2-kl: the training loss diverged at epoch 1 (")
+        e.contains("error: kd-student: the training loss diverged at epoch 1 (")
             && e.contains("lower the learning rate"),
         "{e}"
     );

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 pub use csv::load_csv;
 pub use idx::{load_idx_pair, read_idx};
 pub use labels::MAX_CLASSES;
-pub use split::{Normalization, split_train_val};
+pub use split::{Normalization, split_train_val, val_rows};
 
 /// Errors while reading data files. Each names the file and what is wrong with it.
 #[derive(Debug, thiserror::Error)]

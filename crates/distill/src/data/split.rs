@@ -11,8 +11,7 @@ use super::Dataset;
 /// validation split decides when training stops and which epoch is kept.
 pub fn split_train_val(data: &Dataset, val_fraction: f64, seed: u64) -> (Dataset, Dataset) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let n_val = ((data.len() as f64) * val_fraction).round() as usize;
-    let n_val = n_val.min(data.len().saturating_sub(1));
+    let n_val = val_rows(data.len(), val_fraction);
     let classes = data.y.iter().max().map_or(0, |&m| m as usize + 1);
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
     for (i, &y) in data.y.iter().enumerate() {
@@ -41,6 +40,11 @@ pub fn split_train_val(data: &Dataset, val_fraction: f64, seed: u64) -> (Dataset
     train.shuffle(&mut rng);
     val.shuffle(&mut rng);
     (data.select(&train), data.select(&val))
+}
+
+/// How many of `n` rows [`split_train_val`] holds out (at least one is left to train on).
+pub fn val_rows(n: usize, val_fraction: f64) -> usize {
+    (((n as f64) * val_fraction).round() as usize).min(n.saturating_sub(1))
 }
 
 /// x_n = (x − mean) / std, either one pair for all features (images) or one per feature
