@@ -184,7 +184,22 @@ pub fn search_kd(
         }
     }
     let (fitted, kd) = best.ok_or_else(|| anyhow::anyhow!("the KD grid is empty"))?;
-    save(ctx, &fitted, "student.safetensors")?;
+    // The saved student records the settings that trained it, not the search that chose
+    // them: its config reproduces it as it is.
+    let mut chosen = ctx.cfg.clone();
+    chosen.kd = KdLoss {
+        search: false,
+        ..kd
+    };
+    let config_toml = chosen.to_toml()?;
+    save(
+        &Ctx {
+            config_toml: &config_toml,
+            ..*ctx
+        },
+        &fitted,
+        "student.safetensors",
+    )?;
     ctx.progress.println(&format!(
         "kd-student: chose {} on validation ({} settings tried)",
         kd.describe(),

@@ -89,8 +89,13 @@ fn a_run_writes_everything_and_is_deterministic() {
             .all(|m| m["test_acc"].as_f64().unwrap() > 10.0),
         "{summary}"
     );
-    // α and T were not given: the KD student was chosen from the grid on validation.
+    // α and T were not given: the KD student was chosen from the grid on validation, and
+    // the saved student records the chosen settings, not the search.
     assert!(report.contains("(chosen)"), "{report}");
+    let bytes = std::fs::read(run.join("student.safetensors")).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let config = &header.metadata().as_ref().unwrap()["config"];
+    assert!(config.contains("search = false"), "{config}");
     // Teacher 1 epoch + the KD grid, the label-only twin and the linear baseline × 2 epochs.
     let grid = distill::students::kd_grid().len();
     let lines = std::fs::read_to_string(run.join("metrics.jsonl"))

@@ -5,7 +5,7 @@
 use crate::dataset::Dataset;
 use crate::error::{ExportError, Result};
 use crate::float_forward::normalize;
-use crate::float_model::FloatModel;
+use crate::float_model::{FloatBody, FloatModel};
 use crate::quantized::QuantModel;
 use crate::report::Accuracy;
 
@@ -42,7 +42,7 @@ pub(crate) fn check(
 
 /// What most often breaks int8: input features that one shared input scale leaves with only
 /// a few steps (features on very different scales, normalized together). Counted on the
-/// calibration rows; when the input is not the problem, the layers are.
+/// calibration rows; when the input is not the problem, the layers (a tree's splits) are.
 pub(crate) fn likely_cause(
     model: &FloatModel,
     qm: &QuantModel,
@@ -75,6 +75,13 @@ pub(crate) fn likely_cause(
         format!(
             "{coarse} of {varying} varying input features span fewer than {FEW_STEPS} of the 256 \
              int8 input steps (the input scale {scale:.4} is set by the widest ones); {per_feature}"
+        )
+    } else if let FloatBody::Tree(_) = model.body {
+        format!(
+            "the input keeps its detail ({coarse} of {varying} varying features span fewer than \
+             {FEW_STEPS} int8 steps), so the loss is in the splits: inputs that lie close to a \
+             node's boundary change side when its weights are rounded; try more calibration \
+             rows or a shallower tree"
         )
     } else {
         format!(
