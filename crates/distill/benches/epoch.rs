@@ -1,5 +1,5 @@
 //! One training epoch in candle (its autograd, and the hand-written MLP step of
-//! `distill::fast_mlp`) against the same epoch in PyTorch, in one command:
+//! `distill::nn::fast_mlp`) against the same epoch in PyTorch, in one command:
 //! `cargo bench -p distill --bench epoch`. (a) the teacher MLP 784-1200-1200-10 on labels,
 //! (b) the KD student 784-128-10 on cached teacher logits; batch 128, AdamW 1e-3, the same
 //! normalized data (written to a temporary folder that `scripts/bench_torch.py` reads).
@@ -14,12 +14,12 @@ use anyhow::Context;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use distill::config::{Config, TrainConfig};
-use distill::loss::KdLoss;
-use distill::metrics::Metrics;
-use distill::models::{Classifier, Mlp, predict_logits};
-use distill::prepared::Prepared;
-use distill::progress::EpochProgress;
-use distill::train::{Job, TrainData, accuracy, train};
+use distill::data::prepared::Prepared;
+use distill::nn::{Classifier, Mlp, predict_logits};
+use distill::training::loss::KdLoss;
+use distill::training::metrics::Metrics;
+use distill::training::progress::EpochProgress;
+use distill::training::{Job, TrainData, accuracy, train};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Normalize, Precision, StudentKind, TeacherKind};
-use crate::loss::SoftLoss;
-use crate::models::OnnxInput;
+use crate::teacher::onnx::OnnxInput;
+use crate::training::loss::SoftLoss;
 
 /// `distill` with no subcommand runs the main job with `run`'s flags.
 #[derive(Debug, Parser)]

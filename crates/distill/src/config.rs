@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::augment::Augment;
+use crate::data::augment::Augment;
 use runtime_nostd::format as fmt;
 
-use crate::loss::{KdLoss, SoftLoss};
-use crate::models::OnnxInput;
-use crate::transfer::TransferConfig;
+use crate::students::transfer::TransferConfig;
+use crate::teacher::onnx::OnnxInput;
+use crate::training::loss::{KdLoss, SoftLoss};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -1,34 +1,17 @@
-//! Distill a teacher into a tiny student: data loading, teachers (candle or ONNX through
-//! tract), KD losses, training, checkpoints, reports. The CLI is `cargo run -p distill`.
-pub mod augment;
-pub mod budget;
-pub mod cache;
-pub mod checkpoint;
+//! Distill a teacher into a tiny student. The modules follow the pipeline: `data` (load,
+//! split, normalize) → `teacher` (train or import, cache its logits) → `students` (one
+//! folder per student kind) → `training` (the loop, losses, budget, checkpoints) → `report`;
+//! `nn` holds the networks and layers that teachers and students share, `run` ties the
+//! stages together and `commands` are the CLI's subcommands. The CLI is `cargo run -p distill`.
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod device;
-pub mod divergence;
-pub mod fast_mlp;
-pub mod fast_tree;
-pub mod float_model;
 pub mod fsutil;
-pub mod loss;
-pub mod metrics;
-pub mod models;
-pub mod optim;
-pub mod pictures;
-pub mod plots;
-pub mod prepared;
-pub mod progress;
+pub mod nn;
 pub mod report;
 pub mod run;
 pub mod students;
 pub mod sweep;
 pub mod teacher;
-pub mod train;
-pub mod transfer;
-pub mod tree_figure;
-pub mod tree_loss;
-pub mod tree_plots;
-pub mod tree_report;
+pub mod training;

@@ -4,16 +4,16 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use candle_core::{D, Device, Tensor};
 
-use crate::cache::Cache;
 use crate::config::{Config, StudentKind};
+use crate::data::prepared::Prepared;
 use crate::data::{DataBundle, load_dir};
-use crate::metrics::{EpochRecord, Metrics, confusion};
-use crate::pictures;
-use crate::prepared::Prepared;
-use crate::progress::EpochProgress;
+use crate::report::pictures;
 use crate::report::{ModelRow, Report, SeedSummary, int8_estimate, tree_int8_estimate};
 use crate::students::{Ctx, train_student};
+use crate::teacher::cache::Cache;
 use crate::teacher::{self, TeacherResult};
+use crate::training::metrics::{EpochRecord, Metrics, confusion};
+use crate::training::progress::EpochProgress;
 
 /// The committed Fashion-MNIST subset used when the full set is not installed.
 pub fn bundled_subset() -> PathBuf {
@@ -144,7 +144,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         None => "imported".into(),
     };
     let mut rows = vec![teacher_row];
-    let kd_data = crate::transfer::kd_data(cfg, &p, &t, &cache, &progress)?;
+    let kd_data = crate::students::transfer::kd_data(cfg, &p, &t, &cache, &progress)?;
     let mut curves: Vec<(String, Vec<EpochRecord>)> = vec![("teacher".into(), t.history)];
     let ctx = Ctx {
         cfg,
@@ -215,7 +215,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
     lin_row.training = lin.outcome.describe();
     rows.push(lin_row);
     curves.push((lin.stage, lin.history));
-    // Pictures are side products (crate::pictures): a failure is a warning and a note.
+    // Pictures are side products (crate::report::pictures): a failure is a warning and a note.
     let tree_png = (cfg.student.kind == StudentKind::Tree).then(|| {
         let drawn = pictures::draw("tree.png", || draw_tree(&run.path));
         if let Err(s) = &drawn {
@@ -266,9 +266,9 @@ pub const LINEAR_ROW: &str = "linear baseline (labels, no hidden layer)";
 /// `tree.png` of the saved KD student.
 fn draw_tree(dir: &Path) -> anyhow::Result<()> {
     let model = export::FloatModel::load(&dir.join("student.safetensors"))?;
-    let view = crate::tree_plots::TreeView::from_model(&model)?;
+    let view = crate::students::tree::plots::TreeView::from_model(&model)?;
     let title = format!("Distilled soft decision tree, depth {}", view.depth);
-    crate::tree_plots::tree_png(&dir.join("tree.png"), &title, &view)?;
+    crate::students::tree::plots::tree_png(&dir.join("tree.png"), &title, &view)?;
     Ok(())
 }
 
@@ -281,7 +281,7 @@ fn layer_widths(inputs: usize, hidden: &[usize], classes: usize) -> Vec<usize> {
 
 pub fn logits_accuracy(logits: &Tensor, y: &Tensor) -> anyhow::Result<f64> {
     let n = y.dim(0)?.max(1);
-    Ok(100.0 * crate::train::count_correct(logits, y)? as f64 / n as f64)
+    Ok(100.0 * crate::training::count_correct(logits, y)? as f64 / n as f64)
 }
 
 fn confusion_of(logits: &Tensor, p: &Prepared) -> anyhow::Result<Vec<u32>> {

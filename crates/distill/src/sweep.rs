@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::config::{Config, StudentKind};
-use crate::metrics::Metrics;
 use crate::run::{RunDir, RunOptions, Setup, setup};
 use crate::students::{Ctx, mean_std, train_student};
+use crate::training::metrics::Metrics;
 
 /// The three ways of training one tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +64,8 @@ pub fn sweep(cfg: &Config, opts: &RunOptions, depths: &[u32]) -> anyhow::Result<
         cfg.validate()?;
     }
     let s: Setup = setup(&cfg, opts)?;
-    let kd_data = crate::transfer::kd_data(&cfg, &s.p, &s.teacher, &s.cache, &s.progress)?;
+    let kd_data =
+        crate::students::transfer::kd_data(&cfg, &s.p, &s.teacher, &s.cache, &s.progress)?;
     let mut cells = Vec::new();
     for &depth in depths {
         let mut c = cfg.clone();

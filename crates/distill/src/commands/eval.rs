@@ -84,7 +84,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         pct(hits as usize, n)
     );
     // A picture is a side product: failing to draw it never fails the evaluation.
-    match distill::plots::confusion_matrix(&png, &title, &counts, &names) {
+    match distill::report::plots::confusion_matrix(&png, &title, &counts, &names) {
         Ok(()) => println!("confusion  {}", png.display()),
         Err(e) => eprintln!("warning: {} not drawn: {e}", png.display()),
     }

@@ -5,7 +5,7 @@
 use anyhow::Context;
 
 use distill::cli::ExplainArgs;
-use distill::tree_plots::{TreeView, path_png};
+use distill::students::tree::plots::{TreeView, path_png};
 
 pub fn run(a: &ExplainArgs) -> anyhow::Result<()> {
     let model = export::FloatModel::load(&a.model)

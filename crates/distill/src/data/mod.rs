@@ -5,6 +5,9 @@ mod idx;
 mod labels;
 mod split;
 
+pub mod augment;
+pub mod prepared;
+
 use std::path::{Path, PathBuf};
 
 pub use csv::load_csv;

@@ -1,0 +1,10 @@
+//! The soft decision tree student (Frosst & Hinton 2017): the model, its loss and fast CPU
+//! step, its report section and its pictures.
+pub mod fast;
+pub mod figure;
+pub mod loss;
+mod model;
+pub mod plots;
+pub mod report;
+
+pub use model::*;
