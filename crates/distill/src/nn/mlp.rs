@@ -81,8 +81,13 @@ impl Mlp {
 }
 
 impl Classifier for Mlp {
-    fn as_mlp(&self) -> Option<&Mlp> {
-        Some(self)
+    fn fast_step(
+        &self,
+        opt: &crate::training::optim::FusedAdamW,
+        batch: usize,
+    ) -> Result<Option<Box<dyn super::FastStep + '_>>> {
+        Ok(super::fast_mlp::FastMlp::new(self, opt, batch)?
+            .map(|f| Box::new(super::fast_mlp::MlpStep(self, f)) as Box<dyn super::FastStep>))
     }
 
     fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {

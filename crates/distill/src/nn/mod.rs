@@ -15,7 +15,10 @@ use rand_chacha::ChaCha8Rng;
 pub use cnn::{Cnn, CnnSpec};
 pub use mlp::Mlp;
 
+pub use fast_mlp::Targets as StepTargets;
+
 use crate::training::loss::Targets;
+use crate::training::optim::FusedAdamW;
 
 /// Whether a forward pass trains (dropout active, drawing from the RNG) or evaluates.
 pub enum Mode<'a> {
@@ -23,18 +26,39 @@ pub enum Mode<'a> {
     Train(&'a mut ChaCha8Rng),
 }
 
+/// A training step written by hand for the CPU, standing in for candle's autograd (each is
+/// tested step for step against it).
+pub trait FastStep {
+    /// One step on the rows `rows` of the host inputs `x` (`[N, F]`, normalized); returns the
+    /// loss and how many rows were classified as their label.
+    fn step(
+        &mut self,
+        x: &[f32],
+        rows: &[u32],
+        targets: &StepTargets,
+        rng: &mut ChaCha8Rng,
+        opt: &mut FusedAdamW,
+    ) -> Result<(f64, usize)>;
+}
+
 /// A network mapping normalized inputs `[batch, features]` to logits `[batch, classes]`.
 pub trait Classifier {
     fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor>;
 
-    /// The model as an MLP, which the CPU trains through [`crate::nn::fast_mlp`].
-    fn as_mlp(&self) -> Option<&Mlp> {
-        None
+    /// A hand-written CPU training step for this model with `opt` holding its parameters
+    /// and batches of up to `batch` rows; `None` trains it through candle's autograd.
+    fn fast_step(
+        &self,
+        _opt: &FusedAdamW,
+        _batch: usize,
+    ) -> Result<Option<Box<dyn FastStep + '_>>> {
+        Ok(None)
     }
 
-    /// The model as a soft tree, which the CPU trains through [`crate::students::tree::fast`].
-    fn as_tree(&self) -> Option<&crate::students::tree::SoftTree> {
-        None
+    /// The logits whose argmax the device computes, when that is not `forward`'s (a soft
+    /// tree runs its maximum-probability path). Validation measures this prediction.
+    fn device_logits(&self, _x: &Tensor) -> Result<Option<Tensor>> {
+        Ok(None)
     }
 
     /// Called before each training epoch (0-based) of `epochs`, resumed ones included.

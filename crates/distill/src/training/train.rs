@@ -12,17 +12,15 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::TrainConfig;
 use crate::data::augment::Augmenter;
-use crate::nn::fast_mlp::{FastMlp, Targets, host_vec};
-use crate::nn::{Classifier, Mode, predict_logits};
+use crate::nn::fast_mlp::{Targets, host_vec};
+use crate::nn::{Classifier, FastStep, Mode, predict_logits};
 use crate::students::float_model::save_varmap;
-use crate::students::tree::SoftTree;
-use crate::students::tree::fast::FastTree;
 use crate::training::budget::{Best, Outcome, Stop, batch_size, patience_epochs, planned_epochs};
 use crate::training::checkpoint;
 use crate::training::divergence::{LossGuard, kept_note};
 use crate::training::loss::{self, KdLoss};
 use crate::training::metrics::{EpochRecord, Metrics};
-use crate::training::optim::{AdamW, AdamWConfig};
+use crate::training::optim::{AdamW, AdamWConfig, FusedAdamW};
 use crate::training::progress::EpochProgress;
 
 /// The tensors of one training job, already normalized and on the training device.
@@ -249,30 +247,26 @@ fn restore_weights(path: &std::path::Path, varmap: &VarMap) -> anyhow::Result<()
     Ok(())
 }
 
-/// A model the CPU trains through a hand-written step, with the data on the host.
-enum Fast<'m> {
-    Mlp(&'m crate::nn::Mlp, FastMlp, HostData),
-    Tree(&'m SoftTree, Box<FastTree>, HostData),
+/// A model the CPU trains through its hand-written step, with the data on the host.
+struct Fast<'m> {
+    step: Box<dyn FastStep + 'm>,
+    host: HostData,
 }
 
 impl<'m> Fast<'m> {
     fn new(
         model: &'m dyn Classifier,
-        opt: &crate::training::optim::FusedAdamW,
+        opt: &FusedAdamW,
         batch: usize,
         data: &TrainData,
     ) -> candle_core::Result<Option<Self>> {
-        if let Some(mlp) = model.as_mlp()
-            && let Some(f) = FastMlp::new(mlp, opt, batch)?
-        {
-            return Ok(Some(Fast::Mlp(mlp, f, HostData::new(data)?)));
-        }
-        if let Some(tree) = model.as_tree()
-            && let Some(f) = FastTree::new(tree, opt, batch)?
-        {
-            return Ok(Some(Fast::Tree(tree, Box::new(f), HostData::new(data)?)));
-        }
-        Ok(None)
+        Ok(match model.fast_step(opt, batch)? {
+            Some(step) => Some(Fast {
+                step,
+                host: HostData::new(data)?,
+            }),
+            None => None,
+        })
     }
 
     fn step(
@@ -280,11 +274,9 @@ impl<'m> Fast<'m> {
         chunk: &[u32],
         job: &Job,
         rng: &mut ChaCha8Rng,
-        opt: &mut crate::training::optim::FusedAdamW,
+        opt: &mut FusedAdamW,
     ) -> candle_core::Result<(f64, usize)> {
-        let host = match self {
-            Fast::Mlp(_, _, h) | Fast::Tree(_, _, h) => h,
-        };
+        let host = &self.host;
         let labels = HostData::gather(&host.y, 1, chunk);
         let teacher = host
             .teacher
@@ -296,10 +288,7 @@ impl<'m> Fast<'m> {
             teacher: teacher.as_deref().zip(job.kd),
             mask: mask.as_deref(),
         };
-        match self {
-            Fast::Mlp(mlp, f, host) => f.step(mlp, &host.x, chunk, &targets, rng, opt),
-            Fast::Tree(tree, f, host) => f.step(tree, &host.x, chunk, &targets, opt),
-        }
+        self.step.step(&host.x, chunk, &targets, rng, opt)
     }
 }
 
@@ -377,9 +366,9 @@ fn evaluate_deployed(
     y: &Tensor,
 ) -> candle_core::Result<(f64, f64)> {
     let (acc, loss) = evaluate(model, x, y)?;
-    match model.as_tree() {
-        Some(tree) if x.dim(0)? > 0 => {
-            let hits = count_correct(&tree.max_path_logits(x)?, y)?;
+    match model.device_logits(x)? {
+        Some(logits) if x.dim(0)? > 0 => {
+            let hits = count_correct(&logits, y)?;
             Ok((100.0 * hits as f64 / x.dim(0)? as f64, loss))
         }
         _ => Ok((acc, loss)),

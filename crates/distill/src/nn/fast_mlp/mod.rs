@@ -35,6 +35,22 @@ pub struct FastMlp {
     grads: Vec<Vec<f32>>,
 }
 
+/// [`FastMlp`] bound to the MLP it trains.
+pub struct MlpStep<'m>(pub &'m Mlp, pub FastMlp);
+
+impl crate::nn::FastStep for MlpStep<'_> {
+    fn step(
+        &mut self,
+        x: &[f32],
+        rows: &[u32],
+        targets: &Targets,
+        rng: &mut ChaCha8Rng,
+        opt: &mut FusedAdamW,
+    ) -> Result<(f64, usize)> {
+        self.1.step(self.0, x, rows, targets, rng, opt)
+    }
+}
+
 impl FastMlp {
     /// `None` when `opt` does not hold exactly this MLP's parameters (then the autograd
     /// path trains it).

@@ -282,8 +282,18 @@ fn log_beta(varmap: &VarMap, beta: f64, dev: &Device) -> Result<Tensor> {
 }
 
 impl Classifier for SoftTree {
-    fn as_tree(&self) -> Option<&SoftTree> {
-        Some(self)
+    fn fast_step(
+        &self,
+        opt: &crate::training::optim::FusedAdamW,
+        batch: usize,
+    ) -> Result<Option<Box<dyn crate::nn::FastStep + '_>>> {
+        Ok(super::fast::FastTree::new(self, opt, batch)?.map(|f| {
+            Box::new(super::fast::TreeStep(self, Box::new(f))) as Box<dyn crate::nn::FastStep>
+        }))
+    }
+
+    fn device_logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        self.max_path_logits(x).map(Some)
     }
 
     /// A fixed β follows its schedule: geometric from `beta` to `beta_final`, so the last

@@ -53,6 +53,22 @@ pub struct FastTree {
     grads: Vec<Vec<f32>>,
 }
 
+/// [`FastTree`] bound to the tree it trains.
+pub struct TreeStep<'m>(pub &'m SoftTree, pub Box<FastTree>);
+
+impl crate::nn::FastStep for TreeStep<'_> {
+    fn step(
+        &mut self,
+        x: &[f32],
+        rows: &[u32],
+        targets: &Targets,
+        _rng: &mut rand_chacha::ChaCha8Rng,
+        opt: &mut FusedAdamW,
+    ) -> Result<(f64, usize)> {
+        self.1.step(self.0, x, rows, targets, opt)
+    }
+}
+
 impl FastTree {
     /// `None` when `opt` does not hold exactly this tree's parameters.
     pub fn new(tree: &SoftTree, opt: &FusedAdamW, batch: usize) -> Result<Option<Self>> {
