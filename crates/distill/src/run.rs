@@ -4,11 +4,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use candle_core::{D, Device, Tensor};
 
-use crate::config::{Config, StudentKind};
+use crate::config::Config;
 use crate::data::prepared::Prepared;
 use crate::data::{DataBundle, load_dir};
 use crate::report::pictures;
-use crate::report::{ModelRow, Report, SeedSummary, int8_estimate, tree_int8_estimate};
+use crate::report::{ModelRow, Report, SeedSummary};
+use crate::students::kind::kind_of;
+use crate::students::mlp::dense_int8_bytes;
 use crate::students::{Ctx, train_student};
 use crate::teacher::cache::Cache;
 use crate::teacher::{self, TeacherResult};
@@ -156,12 +158,8 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         resume: opts.resume,
         progress: &progress,
     };
-    let int8_bytes = match cfg.student.kind {
-        StudentKind::Mlp => {
-            int8_estimate(&layer_widths(p.features, &cfg.student.hidden, p.classes))
-        }
-        StudentKind::Tree => tree_int8_estimate(cfg.student.tree.depth, p.features, p.classes),
-    };
+    let kind = kind_of(cfg.student.kind);
+    let int8_bytes = kind.int8_bytes(cfg, p.features, p.classes);
     let mut seeds = SeedSummary::default();
     let (mut kd_used, mut trials) = (cfg.kd, Vec::new());
     for seed_index in 0..cfg.student.seeds.max(1) as u64 {
@@ -209,20 +207,24 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         LINEAR_ROW,
         lin.test_acc,
         lin.params,
-        Some(int8_estimate(&[p.features, p.classes])),
+        Some(dense_int8_bytes(&[p.features, p.classes])),
         confusion_of(&lin.logits, &p)?,
     );
     lin_row.training = lin.outcome.describe();
     rows.push(lin_row);
     curves.push((lin.stage, lin.history));
     // Pictures are side products (crate::report::pictures): a failure is a warning and a note.
-    let tree_png = (cfg.student.kind == StudentKind::Tree).then(|| {
-        let drawn = pictures::draw("tree.png", || draw_tree(&run.path));
-        if let Err(s) = &drawn {
-            progress.println(&s.warning());
-        }
-        drawn
-    });
+    let pictures: Vec<_> = kind
+        .pictures()
+        .iter()
+        .map(|&(file, draw)| {
+            let drawn = pictures::draw(file, || draw(&run.path));
+            if let Err(s) = &drawn {
+                progress.println(&s.warning());
+            }
+            (file, drawn)
+        })
+        .collect();
     // A failed export (a refused int8 drop, a board that is too small) still leaves the report.
     let (exported, export_failed) = if cfg.export.enabled {
         match export_student(cfg, &p, &run, &progress) {
@@ -245,7 +247,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         kd_trials: &trials,
         no_val_reason: p.no_val_reason.as_deref(),
         seeds: &seeds,
-        tree_png,
+        pictures: &pictures,
     };
     for s in report.write(&run.path)? {
         progress.println(&s.warning());
@@ -264,21 +266,6 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
 pub const LINEAR_ROW: &str = "linear baseline (labels, no hidden layer)";
 
 /// `tree.png` of the saved KD student.
-fn draw_tree(dir: &Path) -> anyhow::Result<()> {
-    let model = export::FloatModel::load(&dir.join("student.safetensors"))?;
-    let view = crate::students::tree::plots::TreeView::from_model(&model)?;
-    let title = format!("Distilled soft decision tree, depth {}", view.depth);
-    crate::students::tree::plots::tree_png(&dir.join("tree.png"), &title, &view)?;
-    Ok(())
-}
-
-fn layer_widths(inputs: usize, hidden: &[usize], classes: usize) -> Vec<usize> {
-    let mut w = vec![inputs];
-    w.extend_from_slice(hidden);
-    w.push(classes);
-    w
-}
-
 pub fn logits_accuracy(logits: &Tensor, y: &Tensor) -> anyhow::Result<f64> {
     let n = y.dim(0)?.max(1);
     Ok(100.0 * crate::training::count_correct(logits, y)? as f64 / n as f64)

@@ -5,7 +5,7 @@ pub mod plots;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::config::{Config, StudentKind};
+use crate::config::Config;
 use crate::fsutil::write_atomic;
 use crate::students::mean_std;
 use crate::training::metrics::EpochRecord;
@@ -75,19 +75,6 @@ fn versus_linear(rows: &[ModelRow], lin: &ModelRow) -> String {
     s
 }
 
-/// int8 weights plus, per output channel, an i32 bias, multiplier and shift and an f32
-/// weight scale (FORMAT.md); the container header is not counted.
-pub fn int8_estimate(widths: &[usize]) -> usize {
-    widths.windows(2).map(|w| w[0] * w[1] + 16 * w[1]).sum()
-}
-
-/// A depth-d tree: per inner node F int8 weights, an f32 scale and an i32 bias; per leaf C
-/// u8 probabilities and a u8 class (FORMAT.md).
-pub fn tree_int8_estimate(depth: u32, features: usize, classes: usize) -> usize {
-    let inner = (1usize << depth) - 1;
-    inner * (features + 8) + (inner + 1) * (classes + 1)
-}
-
 pub struct Report<'a> {
     pub config: &'a Config,
     pub data_source: &'a str,
@@ -104,8 +91,8 @@ pub struct Report<'a> {
     /// Why no validation split was held out (small data), when that is the case.
     pub no_val_reason: Option<&'a str>,
     pub seeds: &'a SeedSummary,
-    /// Tree students only: whether `tree.png` (the distilled tree's picture) was drawn.
-    pub tree_png: Option<Drawn>,
+    /// The student kind's pictures (`Kind::pictures`) and whether each was drawn.
+    pub pictures: &'a [(&'static str, Drawn)],
 }
 
 /// Test accuracies of the students over seeds (index 0 is the run's main student).
@@ -251,9 +238,7 @@ impl Report<'_> {
                 writeln!(md, "\nMean gain of distillation: {:+.2} points.", km - lm)?;
             }
         }
-        if c.student.kind == StudentKind::Tree {
-            crate::students::tree::report::write(&mut md, self)?;
-        }
+        crate::students::kind::kind_of(c.student.kind).report_section(&mut md, self)?;
         if let Some(why) = self.export_failed {
             writeln!(
                 md,

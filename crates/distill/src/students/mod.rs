@@ -1,83 +1,38 @@
 //! Training the students: the KD student and its label-only twin, over one or more seeds.
 pub mod float_model;
+pub mod kind;
+pub mod mlp;
 pub mod transfer;
 pub mod tree;
 
-use candle_core::{Result, Tensor};
+use candle_core::Tensor;
 use candle_nn::VarMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Config, StudentKind};
 use crate::data::prepared::Prepared;
-use crate::nn::{Classifier, Mlp, count_params, predict_logits};
+use crate::nn::{count_params, predict_logits};
 use crate::run::{RunDir, logits_accuracy};
-use crate::students::float_model::{StudentMeta, save_mlp, save_tree};
+use crate::students::float_model::StudentMeta;
 use crate::students::transfer::KdData;
-use crate::students::tree::SoftTree;
 use crate::training::loss::{KdLoss, SoftLoss};
 use crate::training::metrics::{EpochRecord, Metrics};
 use crate::training::progress::EpochProgress;
 use crate::training::{Job, TrainData, train};
-
-/// Training rows that place a fresh tree's splits (`split_at_medians`).
-const MEDIAN_INIT_ROWS: usize = 10_000;
 
 pub struct Student {
     pub stage: String,
     pub test_acc: f64,
     pub params: usize,
     pub logits: Tensor,
-    /// Tree only: test accuracy of the maximum-probability path (what the device runs).
+    /// Test accuracy of the device's prediction where it differs from the float model's
+    /// (a tree's maximum-probability path).
     pub max_path_acc: Option<f64>,
     /// Validation accuracy and loss of the kept epoch (none without a validation split).
     pub val: Option<(f64, f64)>,
     pub history: Vec<EpochRecord>,
     pub outcome: crate::training::budget::Outcome,
-}
-
-/// The student being trained, by `student.kind`.
-enum Model {
-    Mlp(Mlp),
-    Tree(SoftTree),
-}
-
-impl Model {
-    fn build(cfg: &Config, p: &Prepared, varmap: &VarMap, rng: &mut ChaCha8Rng) -> Result<Self> {
-        Ok(match cfg.student.kind {
-            StudentKind::Mlp => Model::Mlp(Mlp::new(
-                varmap,
-                p.features,
-                &cfg.student.hidden,
-                p.classes,
-                0.0,
-                rng,
-                &p.device,
-            )?),
-            StudentKind::Tree => {
-                let tree = SoftTree::new(
-                    varmap,
-                    &p.train_x.mean(0)?,
-                    p.classes,
-                    &cfg.student.tree,
-                    rng,
-                    &p.device,
-                )?;
-                if cfg.student.tree.median_init {
-                    let n = p.train_x.dim(0)?.min(MEDIAN_INIT_ROWS);
-                    tree.split_at_medians(varmap, &p.train_x.narrow(0, 0, n)?)?;
-                }
-                Model::Tree(tree)
-            }
-        })
-    }
-
-    fn classifier(&self) -> &dyn Classifier {
-        match self {
-            Model::Mlp(m) => m,
-            Model::Tree(t) => t,
-        }
-    }
 }
 
 /// Everything a student run needs besides its loss and seed.
@@ -216,7 +171,7 @@ pub fn search_kd(
 /// A trained student with what saving it needs.
 struct Fitted {
     student: Student,
-    model: Model,
+    model: Box<dyn kind::Student>,
     varmap: VarMap,
 }
 
@@ -236,7 +191,7 @@ fn fit(
     let seed = cfg.seed.wrapping_add(2).wrapping_add(1000 * seed_index);
     let varmap = VarMap::new();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let model = Model::build(cfg, p, &varmap, &mut rng)?;
+    let model = kind::kind_of(cfg.student.kind).build(cfg, p, &varmap, &mut rng)?;
     let data = match (kd, ctx.kd_data) {
         (Some(_), Some(d)) => TrainData {
             x: &d.x,
@@ -275,23 +230,16 @@ fn fit(
     )?;
     let logits = predict_logits(model.classifier(), &p.test_x, 1000)?;
     let test_acc = logits_accuracy(&logits, &p.test_y)?;
-    let (max_path_acc, leaves_used) = match &model {
-        Model::Tree(t) => {
-            let mut used = t.max_path_leaves(&p.test_x)?;
-            used.sort_unstable();
-            used.dedup();
-            let acc = logits_accuracy(&t.max_path_logits(&p.test_x)?, &p.test_y)?;
-            (Some(acc), used.len())
-        }
-        Model::Mlp(_) => (None, 0),
+    let max_path_acc = match model.classifier().device_logits(&p.test_x)? {
+        Some(l) => Some(logits_accuracy(&l, &p.test_y)?),
+        None => None,
     };
-    let line = match max_path_acc {
-        Some(m) => format!(
-            "{stage}: test accuracy {test_acc:.2}% (soft tree), {m:.2}% (max path, through \
-             {leaves_used} of {} leaves)",
-            1u32 << cfg.student.tree.depth
+    let line = match (max_path_acc, model.device_note(&p.test_x)?) {
+        (Some(m), note) => format!(
+            "{stage}: test accuracy {test_acc:.2}% (float), {m:.2}% (as the device predicts{})",
+            note.map(|n| format!(", {n}")).unwrap_or_default()
         ),
-        None => format!("{stage}: test accuracy {test_acc:.2}%"),
+        (None, _) => format!("{stage}: test accuracy {test_acc:.2}%"),
     };
     ctx.progress.println(&line);
     let val = trained
@@ -324,11 +272,7 @@ fn save(ctx: &Ctx, f: &Fitted, file: &str) -> anyhow::Result<()> {
         norm: &p.norm,
         config_toml: ctx.config_toml,
     };
-    let path = ctx.run.path.join(file);
-    match &f.model {
-        Model::Mlp(_) => save_mlp(&path, &f.varmap, &ctx.cfg.student.hidden, &meta),
-        Model::Tree(t) => save_tree(&path, t, &meta),
-    }
+    f.model.save(&ctx.run.path.join(file), &f.varmap, &meta)
 }
 
 /// Mean and sample standard deviation.

@@ -2,9 +2,11 @@
 //! step, its report section and its pictures.
 pub mod fast;
 pub mod figure;
+mod kind;
 pub mod loss;
 mod model;
 pub mod plots;
 pub mod report;
 
+pub use kind::TreeKind;
 pub use model::*;

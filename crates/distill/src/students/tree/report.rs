@@ -94,7 +94,7 @@ pub fn write(md: &mut String, r: &Report) -> anyhow::Result<()> {
             )?;
         }
     }
-    if let Some(drawn) = &r.tree_png {
+    if let Some((_, drawn)) = r.pictures.iter().find(|(f, _)| *f == "tree.png") {
         let link = "![the distilled tree's filters and leaves](tree.png)";
         writeln!(md, "\n{}", crate::report::pictures::markdown(drawn, link))?;
     }

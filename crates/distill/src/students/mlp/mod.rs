@@ -1,0 +1,57 @@
+//! The MLP student: dense layers with ReLU between them, trained through `nn`'s fast MLP
+//! step on the CPU.
+use std::path::Path;
+
+use candle_core::Result;
+use candle_nn::VarMap;
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::Config;
+use crate::data::prepared::Prepared;
+use crate::nn::{Classifier, Mlp};
+use crate::students::float_model::{StudentMeta, save_mlp};
+use crate::students::kind::{Kind, Student};
+
+pub struct MlpKind;
+
+impl Kind for MlpKind {
+    fn build(
+        &self,
+        cfg: &Config,
+        p: &Prepared,
+        varmap: &VarMap,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Box<dyn Student>> {
+        let hidden = cfg.student.hidden.clone();
+        let mlp = Mlp::new(varmap, p.features, &hidden, p.classes, 0.0, rng, &p.device)?;
+        Ok(Box::new(MlpStudent { mlp, hidden }))
+    }
+
+    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> usize {
+        let mut widths = vec![features];
+        widths.extend_from_slice(&cfg.student.hidden);
+        widths.push(classes);
+        dense_int8_bytes(&widths)
+    }
+}
+
+/// int8 weights plus, per output channel, an i32 bias, multiplier and shift and an f32
+/// weight scale (FORMAT.md); the container header is not counted.
+pub fn dense_int8_bytes(widths: &[usize]) -> usize {
+    widths.windows(2).map(|w| w[0] * w[1] + 16 * w[1]).sum()
+}
+
+struct MlpStudent {
+    mlp: Mlp,
+    hidden: Vec<usize>,
+}
+
+impl Student for MlpStudent {
+    fn classifier(&self) -> &dyn Classifier {
+        &self.mlp
+    }
+
+    fn save(&self, path: &Path, varmap: &VarMap, meta: &StudentMeta) -> anyhow::Result<()> {
+        save_mlp(path, varmap, &self.hidden, meta)
+    }
+}
