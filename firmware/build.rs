@@ -5,9 +5,14 @@
 //!   replaced by `.vectors.safetensors`), turned into static bytes plus `embedded.rs`.
 //!   `MICRODISTILL_MAX_VECTORS` keeps only the first N vectors (for small flash parts).
 
-use safetensors::{Dtype, SafeTensors};
+use runtime_nostd::format::vectors as names;
+use safetensors::SafeTensors;
 use sha2::{Digest, Sha256};
 use std::{env, fs, path::Path, path::PathBuf};
+
+#[path = "build/vectors.rs"]
+mod vectors;
+use vectors::Vectors;
 
 /// Relative to this package; the lead commits it from `export`'s output.
 const DEFAULT_MODEL: &str = "../tests/fixtures/demo-mlp.int8.safetensors";
@@ -25,6 +30,7 @@ fn main() {
 
 fn run() -> Res<()> {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=build/vectors.rs");
     // Host builds (unit tests of the board-independent logic) need no board and no model.
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
         return Ok(());
@@ -98,11 +104,14 @@ fn embed(out: &Path) -> Res<()> {
     let sha_hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
     let v = Vectors::parse(&raw, max, &sha_hex)
         .map_err(|e| format!("vectors {}: {e}", vectors_path.display()))?;
+    // Without labels, `label.bin` is empty (LABELS = 0): the self-test says so and checks
+    // agreement with the host runtime only.
+    let label = v.label.as_deref().unwrap_or_default();
     for (name, bytes) in [
-        ("x_q", &v.x_q),
-        ("class", &v.class),
-        ("logits", &v.logits),
-        ("label", &v.label),
+        (names::X_Q, &v.x_q[..]),
+        (names::CLASS, &v.class),
+        (names::LOGITS, &v.logits),
+        (names::LABEL, label),
     ] {
         fs::write(out.join(format!("{name}.bin")), bytes).map_err(|e| e.to_string())?;
     }
@@ -129,6 +138,7 @@ fn embed(out: &Path) -> Res<()> {
          pub const MODEL_LEN: usize = {len};\n\
          pub const MODEL_SHA256: [u8; 32] = {sha:?};\n\
          pub const VECTORS: usize = {n};\n\
+         /// Dataset labels embedded: `VECTORS`, or 0 when the vectors file had none.\n\
          pub const LABELS: usize = {labels};\n\
          pub const FEATURES: usize = {f};\n\
          pub const CLASSES: usize = {c};\n\
@@ -151,7 +161,7 @@ fn embed(out: &Path) -> Res<()> {
         target = env::var("TARGET").unwrap_or_default(),
         len = model.len(),
         n = v.n,
-        labels = v.label.len(),
+        labels = label.len(),
         f = v.f,
         c = v.c,
         scratch = parsed.scratch_len(),
@@ -192,71 +202,5 @@ fn tree_weight(model: &[u8]) -> Res<Option<(usize, usize, usize)>> {
             "{}: shape {s:?}, want [nodes, features]",
             runtime_nostd::format::TREE_WEIGHT
         )),
-    }
-}
-
-/// The test-vector file `export` writes: `x_q` I8 [N,F], `class` U8 [N], `logits` I8 [N,C],
-/// `label` U8 [N] (absent when the evaluation data had no labels), and in the metadata the
-/// `artifact_sha256` of the model they were computed with.
-struct Vectors {
-    n: usize,
-    f: usize,
-    c: usize,
-    x_q: Vec<u8>,
-    class: Vec<u8>,
-    logits: Vec<u8>,
-    label: Vec<u8>,
-}
-
-impl Vectors {
-    fn parse(raw: &[u8], max: Option<usize>, model_sha: &str) -> Res<Self> {
-        let (_, meta) = SafeTensors::read_metadata(raw).map_err(|e| e.to_string())?;
-        let tag = meta
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get("artifact_sha256").cloned());
-        match tag {
-            Some(s) if s != model_sha => {
-                return Err(format!(
-                    "made for the artifact with SHA-256 {s}, not this one ({model_sha})"
-                ));
-            }
-            Some(_) => {}
-            None => println!(
-                "cargo:warning=test vectors carry no artifact_sha256: cannot check they belong to the model"
-            ),
-        }
-        let st = SafeTensors::deserialize(raw).map_err(|e| e.to_string())?;
-        let get = |name: &str, dtype: Dtype, rank: usize| -> Res<(Vec<usize>, &[u8])> {
-            let t = st.tensor(name).map_err(|e| format!("{name}: {e}"))?;
-            if t.dtype() != dtype || t.shape().len() != rank {
-                return Err(format!(
-                    "{name}: want {dtype:?} of rank {rank}, found {:?} {:?}",
-                    t.dtype(),
-                    t.shape()
-                ));
-            }
-            Ok((t.shape().to_vec(), t.data()))
-        };
-        let (xs, x_q) = get("x_q", Dtype::I8, 2)?;
-        let (cs, class) = get("class", Dtype::U8, 1)?;
-        let (ls, logits) = get("logits", Dtype::I8, 2)?;
-        let (bs, label) = get("label", Dtype::U8, 1)?;
-        let (n, f, c) = (xs[0], xs[1], ls[1]);
-        if cs[0] != n || ls[0] != n || bs[0] != n || n == 0 || f == 0 || c == 0 {
-            return Err(format!(
-                "inconsistent shapes: x_q {xs:?} class {cs:?} logits {ls:?} label {bs:?}"
-            ));
-        }
-        let k = max.map_or(n, |m| m.min(n));
-        Ok(Self {
-            n: k,
-            f,
-            c,
-            x_q: x_q[..k * f].to_vec(),
-            class: class[..k].to_vec(),
-            logits: logits[..k * c].to_vec(),
-            label: label[..k.min(label.len())].to_vec(),
-        })
     }
 }

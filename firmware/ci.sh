@@ -109,6 +109,16 @@ cp $T/report/run.log $T/report/bench.log
 cargo build --locked --release --target thumbv7m-none-eabi --bin bench
 run 0 $T/thumbv7m-none-eabi/release/bench
 
+step "vectors without labels (what export writes for unlabelled evaluation data): build, self-test"
+# The same model; its vectors less the optional `label` tensor. Before the tree step, which
+# rebuilds these images around another artifact anyway.
+nolabel=$T/report/no-label.vectors.safetensors
+python3 drop_tensors.py "$vectors" "$nolabel" label
+MICRODISTILL_VECTORS="$nolabel" cargo build --locked --release --bin selftest
+run 0 $M4/selftest
+grep -q "no labels, so no accuracy" $T/report/run.log \
+    || { echo "firmware: the self-test without labels did not say so" >&2; exit 1; }
+
 step "soft decision tree ($(basename "$tree_model")) on QEMU mps2-an386: self-test with its path, instructions beside the first model's"
 # The same binaries around the tree artifact (build.rs reruns when MICRODISTILL_MODEL changes),
 # copied to names of their own: footprint.sh reads the first model's copies made above.

@@ -5,6 +5,7 @@
 use microdistill_firmware::app::Classifier;
 use microdistill_firmware::model::RuntimeClassifier;
 use microdistill_firmware::selftest::{self, Vectors};
+use runtime_nostd::format::vectors as names;
 use runtime_nostd::{Error, Model};
 use safetensors::SafeTensors;
 
@@ -29,8 +30,9 @@ fn every_vector_agrees_through_the_app_classifier() {
             .unwrap_or_default()
     };
     let i8s = |v: Vec<u8>| v.into_iter().map(|b| b as i8).collect::<Vec<i8>>();
-    let (x_q, logits) = (i8s(bytes("x_q")), i8s(bytes("logits")));
-    let (class, label) = (bytes("class"), bytes("label"));
+    let (x_q, logits) = (i8s(bytes(names::X_Q)), i8s(bytes(names::LOGITS)));
+    // `label` is optional: empty without it, as the firmware embeds it.
+    let (class, label) = (bytes(names::CLASS), bytes(names::LABEL));
     let v = Vectors {
         x_q: &x_q,
         class: &class,

@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use runtime_nostd::format::onnx::{CLASS, LEAF, LOGITS, X_Q};
+
 use crate::compare::Comparison;
 use crate::error::{Error, Result};
 
@@ -17,13 +19,17 @@ pub struct Floor {
     pub percent: f64,
 }
 
-/// Where the engines are known to differ: `what` is `x_q`, `logits` or `class`.
+/// Where the engines are known to differ: `what` is one of [`KINDS`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Divergence {
     pub fixture: String,
     pub sample: usize,
     pub what: String,
 }
+
+/// What a divergence is about, by the ONNX twin's output names (`format::onnx`): a tree's
+/// `logits` are its `leaf_probs` as p − 128, compared with runtime-nostd's; `leaf`: trees only.
+pub const KINDS: [&str; 4] = [X_Q, LOGITS, CLASS, LEAF];
 
 /// Non-empty, non-comment lines as (line number, fields).
 fn entries(path: &Path) -> Result<Vec<(usize, Vec<String>)>> {
@@ -77,7 +83,7 @@ pub fn divergences(path: &Path) -> Result<BTreeSet<Divergence>> {
         .into_iter()
         .map(|(line, f)| {
             arity(path, line, &f, 3)?;
-            if !["x_q", "logits", "class", "leaf"].contains(&f[2].as_str()) {
+            if !KINDS.contains(&f[2].as_str()) {
                 return Err(Error::List {
                     path: path.to_path_buf(),
                     line,
@@ -96,10 +102,10 @@ pub fn divergences(path: &Path) -> Result<BTreeSet<Divergence>> {
 /// The divergences a comparison observed, in the list's terms.
 pub fn observed(fixture: &str, c: &Comparison) -> BTreeSet<Divergence> {
     let kinds = [
-        ("x_q", &c.x_q_samples),
-        ("logits", &c.logit_samples),
-        ("class", &c.class_samples),
-        ("leaf", &c.leaf_samples),
+        (X_Q, &c.x_q_samples),
+        (LOGITS, &c.logit_samples),
+        (CLASS, &c.class_samples),
+        (LEAF, &c.leaf_samples),
     ];
     kinds
         .into_iter()

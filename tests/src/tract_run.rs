@@ -1,5 +1,8 @@
 //! The oracle: the `*.int8.onnx` twin run by tract, independently of `export`'s own check.
 
+use runtime_nostd::format::onnx::{
+    CLASS, LEAF, LEAF_PROBS, LOGITS, MLP_OUTPUTS, TREE_OUTPUTS, X_Q, output_index,
+};
 use tract_onnx::prelude::*;
 
 use crate::error::{Error, Result};
@@ -7,8 +10,28 @@ use crate::outputs::Outputs;
 
 type Plan = std::sync::Arc<TypedSimplePlan>;
 
-/// An ONNX MLP graph (`x` f32 `[N, F]` in; `x_q`, `logits`, `class` out) optimized by tract
-/// for a fixed batch size.
+/// Output positions, from the contract's order (`format::onnx`); a missing output fails the build.
+const fn at(outputs: &[&str], name: &str) -> usize {
+    match output_index(outputs, name) {
+        Some(i) => i,
+        None => panic!("the ONNX contract lost an output"),
+    }
+}
+const MLP_X_Q: usize = at(&MLP_OUTPUTS, X_Q);
+const MLP_LOGITS: usize = at(&MLP_OUTPUTS, LOGITS);
+const MLP_CLASS: usize = at(&MLP_OUTPUTS, CLASS);
+const TREE_X_Q: usize = at(&TREE_OUTPUTS, X_Q);
+const TREE_CLASS: usize = at(&TREE_OUTPUTS, CLASS);
+const TREE_LEAF_PROBS: usize = at(&TREE_OUTPUTS, LEAF_PROBS);
+const TREE_LEAF: usize = at(&TREE_OUTPUTS, LEAF);
+
+/// Whether `out` came from a tree's graph (told apart by the number of outputs).
+fn is_tree(out: &TVec<TValue>) -> bool {
+    out.len() == TREE_OUTPUTS.len()
+}
+
+/// An ONNX graph (`x` f32 `[N, F]` in; an MLP's `x_q`, `logits`, `class` or a tree's `x_q`,
+/// `class`, `leaf_probs`, `leaf` out: `format::onnx`) optimized by tract for a fixed batch size.
 pub struct TractModel {
     plan: Plan,
     batch: usize,
@@ -39,16 +62,24 @@ impl TractModel {
     pub fn run(&self, x: &[f32]) -> Result<Outputs> {
         let input = self.input(x)?;
         let out = self.plan.run(tvec!(input.into())).map_err(tract_err)?;
-        let x_q = plain::<i8>(&out, 0)?;
-        // An MLP graph gives x_q, logits, class; a tree's gives x_q, class, leaf_probs, leaf
-        // (export's onnx_graph). The tree's "logits" are its leaf distribution as p − 128,
+        // A tree's graph has no logits: its "logits" are its leaf distribution as p − 128,
         // which is what runtime-nostd writes.
-        let (logits, class, leaf) = if out.len() == 4 {
-            let probs = plain::<u8>(&out, 2)?;
+        let (x_q, logits, class, leaf) = if is_tree(&out) {
+            let probs = plain::<u8>(&out, TREE_LEAF_PROBS)?;
             let logits = probs.iter().map(|&p| (i16::from(p) - 128) as i8).collect();
-            (logits, indices(&out, 1)?, indices(&out, 3)?)
+            (
+                plain::<i8>(&out, TREE_X_Q)?,
+                logits,
+                indices(&out, TREE_CLASS)?,
+                indices(&out, TREE_LEAF)?,
+            )
         } else {
-            (plain::<i8>(&out, 1)?, indices(&out, 2)?, Vec::new())
+            (
+                plain::<i8>(&out, MLP_X_Q)?,
+                plain::<i8>(&out, MLP_LOGITS)?,
+                indices(&out, MLP_CLASS)?,
+                Vec::new(),
+            )
         };
         if x_q.len() != x.len() || class.len() != self.batch {
             return Err(Error::Tract(format!(
@@ -76,7 +107,7 @@ impl TractModel {
     /// Runs a prepared input and returns the class of the first row (for the benchmark).
     pub fn run_tensor(&self, input: Tensor) -> Result<usize> {
         let out = self.plan.run(tvec!(input.into())).map_err(tract_err)?;
-        let class = indices(&out, if out.len() == 4 { 1 } else { 2 })?;
+        let class = indices(&out, if is_tree(&out) { TREE_CLASS } else { MLP_CLASS })?;
         class
             .first()
             .copied()

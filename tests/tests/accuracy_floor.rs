@@ -3,6 +3,7 @@
 //! Also: the committed test vectors belong to the committed artifact (the firmware embeds both).
 
 use regression_tests::{Agreement, Fixture, fixture, lists, runtime_run};
+use runtime_nostd::format::vectors as vn;
 use safetensors::SafeTensors;
 
 #[test]
@@ -52,8 +53,8 @@ fn committed_vectors_are_what_runtime_nostd_computes_for_the_committed_artifact(
                 .map(|&b| b as i8)
                 .collect()
         };
-        let (x_q, logits) = (i8s("x_q"), i8s("logits"));
-        let class: Vec<usize> = i8s("class").iter().map(|&c| c as u8 as usize).collect();
+        let (x_q, logits) = (i8s(vn::X_Q), i8s(vn::LOGITS));
+        let class: Vec<usize> = i8s(vn::CLASS).iter().map(|&c| c as u8 as usize).collect();
         let out = runtime_run::run_quantized(&model, x_q.clone()).unwrap();
         assert_eq!(out.logits, logits, "{}: logits", floor.fixture);
         assert_eq!(out.class, class, "{}: classes", floor.fixture);
@@ -66,7 +67,7 @@ fn committed_vectors_are_what_runtime_nostd_computes_for_the_committed_artifact(
             floor.fixture
         );
         let label: Vec<u32> = st
-            .tensor("label")
+            .tensor(vn::LABEL)
             .unwrap()
             .data()
             .iter()

@@ -1,7 +1,9 @@
 //! The `*.int8.onnx` twin of the artifact: the same integers as a standard-ops ONNX graph.
 //!
-//! Inputs and outputs: `x` float `[N, F]` raw samples in; `x_q` int8 `[N, F]` (the quantized
-//! input), and for an MLP `logits` int8 `[N, C]` and `class` int64 `[N]` out.
+//! Inputs and outputs (names and order: `runtime_nostd::format::onnx`): `x` float `[N, F]` raw
+//! samples in; `x_q` int8 `[N, F]` (the quantized input), and for an MLP `logits` int8 `[N, C]`
+//! and `class` int64 `[N]` out, for a tree `class`, `leaf_probs` uint8 `[N, C]` and `leaf` int64
+//! `[N]` (see `onnx_tree`).
 //!
 //! How each part computes, and where it can differ from runtime-nostd:
 //! * Input: `Sub(mean) → Div(std) → Div(s_in) → Round → Add(z_in) → Clip(−128, 127) → Cast(int8)`,
@@ -19,6 +21,8 @@
 //!   division truncates the divisor to i32.)
 
 use prost::Message;
+use runtime_nostd::format::{meta, onnx as names};
+use tract_onnx::pb::ValueInfoProto;
 use tract_onnx::pb::tensor_proto::DataType;
 
 use crate::error::{ExportError, Result};
@@ -31,8 +35,7 @@ pub fn onnx_bytes(m: &QuantModel) -> Result<Vec<u8>> {
     let c = m.classes.len();
     let mut g = Graph::default();
     let x_q = input_quant(&mut g, m, f);
-    let mut outputs = vec![value_info("x_q", DataType::Int8, &[None, Some(f)])];
-    match &m.body {
+    let outputs: &[&str] = match &m.body {
         QuantBody::Mlp(layers) => {
             let mut a = x_q;
             for (k, l) in layers.iter().enumerate() {
@@ -41,33 +44,54 @@ pub fn onnx_bytes(m: &QuantModel) -> Result<Vec<u8>> {
             g.node(
                 "ArgMax",
                 &[&a],
-                "class",
+                names::CLASS,
                 vec![
                     attr_int("axis", 1),
                     attr_int("keepdims", 0),
                     attr_int("select_last_index", 0),
                 ],
             );
-            outputs.push(value_info("logits", DataType::Int8, &[None, Some(c)]));
-            outputs.push(value_info("class", DataType::Int64, &[None]));
+            &names::MLP_OUTPUTS
         }
         QuantBody::Tree(t) => {
             crate::onnx_tree::tree(&mut g, t, &x_q, f, c);
-            outputs.push(value_info("class", DataType::Int64, &[None]));
-            outputs.push(value_info("leaf_probs", DataType::Uint8, &[None, Some(c)]));
-            outputs.push(value_info("leaf", DataType::Int64, &[None]));
+            &names::TREE_OUTPUTS
         }
-    }
+    };
+    let outputs = outputs
+        .iter()
+        .map(|name| output_info(name, f, c))
+        .collect::<Result<Vec<_>>>()?;
     let meta = vec![
-        ("classes".to_string(), m.classes.join("|")),
         (
-            "source_sha256".to_string(),
+            meta::CLASSES.to_string(),
+            m.classes
+                .join(&runtime_nostd::format::CLASS_SEPARATOR.to_string()),
+        ),
+        (
+            meta::SOURCE_SHA256.to_string(),
             crate::artifact::hex(&m.source_sha256),
         ),
     ];
-    let inputs = vec![value_info("x", DataType::Float, &[None, Some(f)])];
+    let inputs = vec![value_info(names::INPUT, DataType::Float, &[None, Some(f)])];
     Ok(g.finish("microdistill_int8", inputs, outputs, &meta)
         .encode_to_vec())
+}
+
+/// The declared element type and shape of each output the contract names.
+fn output_info(name: &str, f: usize, c: usize) -> Result<ValueInfoProto> {
+    let (dt, dims): (DataType, &[Option<usize>]) = match name {
+        names::X_Q => (DataType::Int8, &[None, Some(f)]),
+        names::LOGITS => (DataType::Int8, &[None, Some(c)]),
+        names::CLASS | names::LEAF => (DataType::Int64, &[None]),
+        names::LEAF_PROBS => (DataType::Uint8, &[None, Some(c)]),
+        _ => {
+            return Err(ExportError::Onnx(format!(
+                "output {name:?} has no declared type"
+            )));
+        }
+    };
+    Ok(value_info(name, dt, dims))
 }
 
 fn input_quant(g: &mut Graph, m: &QuantModel, f: usize) -> String {
@@ -82,13 +106,13 @@ fn input_quant(g: &mut Graph, m: &QuantModel, f: usize) -> String {
     ));
     let lo = g.init(f32_tensor("int8.min_f", &[], &[-128.0]));
     let hi = g.init(f32_tensor("int8.max_f", &[], &[127.0]));
-    let v = g.node("Sub", &["x", &mean], "x.centered", vec![]);
+    let v = g.node("Sub", &[names::INPUT, &mean], "x.centered", vec![]);
     let v = g.node("Div", &[&v, &std], "x.normalized", vec![]);
     let v = g.node("Div", &[&v, &s], "x.scaled", vec![]);
     let v = g.node("Round", &[&v], "x.rounded", vec![]);
     let v = g.node("Add", &[&v, &z], "x.shifted", vec![]);
     let v = g.node("Clip", &[&v, &lo, &hi], "x.clipped", vec![]);
-    g.node("Cast", &[&v], "x_q", vec![cast_to(DataType::Int8)])
+    g.node("Cast", &[&v], names::X_Q, vec![cast_to(DataType::Int8)])
 }
 
 fn dense(g: &mut Graph, k: usize, l: &QuantDense, input: &str, last: bool) -> Result<String> {
@@ -155,7 +179,7 @@ fn dense(g: &mut Graph, k: usize, l: &QuantDense, input: &str, last: bool) -> Re
     let t = g.node("Add", &[&t, &z], &format!("{p}.requant"), vec![]);
     let t = g.node("Clip", &[&t, &lo, &hi], &format!("{p}.clamped"), vec![]);
     let out = if last {
-        "logits".to_string()
+        names::LOGITS.to_string()
     } else {
         format!("{p}.out")
     };

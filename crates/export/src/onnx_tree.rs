@@ -2,13 +2,14 @@
 //! then per level `GatherElements → Greater(0) → Cast → node = 2·node + 1 + right`.
 //! Integer throughout after `x_q`, so it matches runtime-nostd exactly given the same `x_q`.
 
+use runtime_nostd::format::onnx as names;
 use tract_onnx::pb::tensor_proto::DataType;
 
 use crate::onnx_pb::*;
 use crate::quantized::QuantTree;
 
 /// Wires the tree after `x_q`; produces `class` int64 `[N]`, `leaf_probs` u8 `[N, C]` and
-/// `leaf` int64 `[N]`.
+/// `leaf` int64 `[N]` (`names::TREE_OUTPUTS`).
 pub fn tree(g: &mut Graph, t: &QuantTree, x_q: &str, f: usize, c: usize) {
     let inner = t.bias.len();
     let mut wt = vec![0i8; inner * f];
@@ -84,18 +85,28 @@ pub fn tree(g: &mut Graph, t: &QuantTree, x_q: &str, f: usize, c: usize) {
     }
     let leaf2d = g.node("Sub", &[&node, &first_leaf], "tree.leaf2d", vec![]);
     let leaf = g.node("Reshape", &[&leaf2d, &flat], "tree.leaf_i32", vec![]);
-    g.node("Cast", &[&leaf], "leaf", vec![cast_to(DataType::Int64)]);
+    g.node(
+        "Cast",
+        &[&leaf],
+        names::LEAF,
+        vec![cast_to(DataType::Int64)],
+    );
     let cls = g.node(
         "Gather",
         &[&classes, &leaf],
         "tree.class_u8",
         vec![attr_int("axis", 0)],
     );
-    g.node("Cast", &[&cls], "class", vec![cast_to(DataType::Int64)]);
+    g.node(
+        "Cast",
+        &[&cls],
+        names::CLASS,
+        vec![cast_to(DataType::Int64)],
+    );
     g.node(
         "Gather",
         &[&probs, &leaf],
-        "leaf_probs",
+        names::LEAF_PROBS,
         vec![attr_int("axis", 0)],
     );
 }

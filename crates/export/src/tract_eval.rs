@@ -1,5 +1,6 @@
 //! Running the exported ONNX graph in tract: the independent check of the integer graph.
 
+use runtime_nostd::format::onnx::{self as names, output_index};
 use tract_onnx::prelude::*;
 
 use crate::error::{ExportError, Result};
@@ -34,12 +35,28 @@ pub fn run_onnx(onnx: &[u8], x: &[f32], features: usize, is_mlp: bool) -> Result
     let out = model
         .run(tvec!(Tensor::from(input).into()))
         .map_err(onnx_err)?;
-    let x_q = plain::<i8>(&out, 0)?;
-    let (logits, class) = if is_mlp {
-        (plain::<i8>(&out, 1)?, plain::<i64>(&out, 2)?)
+    // Outputs by position, in the contract's order (`format::onnx`).
+    let list: &[&str] = if is_mlp {
+        &names::MLP_OUTPUTS
     } else {
-        (Vec::new(), plain::<i64>(&out, 1)?)
+        &names::TREE_OUTPUTS
     };
+    if out.len() != list.len() {
+        return Err(ExportError::Onnx(format!(
+            "graph has {} outputs, want {list:?}",
+            out.len()
+        )));
+    }
+    let at = |name: &str| {
+        output_index(list, name).ok_or_else(|| ExportError::Onnx(format!("no output {name}")))
+    };
+    let x_q = plain::<i8>(&out, at(names::X_Q)?)?;
+    let logits = if is_mlp {
+        plain::<i8>(&out, at(names::LOGITS)?)?
+    } else {
+        Vec::new()
+    };
+    let class = plain::<i64>(&out, at(names::CLASS)?)?;
     let class = class
         .into_iter()
         .map(|c| usize::try_from(c).map_err(onnx_err))

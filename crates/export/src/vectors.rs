@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use runtime_nostd::format::vectors as names;
 use safetensors::Dtype;
 
 use crate::error::{ExportError, Result};
@@ -28,21 +29,32 @@ impl Vectors {
         let n = self.class.len();
         let bytes = |v: &[i8]| v.iter().map(|&x| x as u8).collect::<Vec<u8>>();
         let mut t = vec![
-            Owned::new("x_q", Dtype::I8, vec![n, self.features], bytes(&self.x_q)),
             Owned::new(
-                "logits",
+                names::X_Q,
+                Dtype::I8,
+                vec![n, self.features],
+                bytes(&self.x_q),
+            ),
+            Owned::new(
+                names::LOGITS,
                 Dtype::I8,
                 vec![n, self.classes],
                 bytes(&self.logits),
             ),
-            Owned::new("class", Dtype::U8, vec![n], self.class.clone()),
+            Owned::new(names::CLASS, Dtype::U8, vec![n], self.class.clone()),
         ];
         if let Some(label) = &self.label {
-            t.push(Owned::new("label", Dtype::U8, vec![n], label.clone()));
+            t.push(Owned::new(names::LABEL, Dtype::U8, vec![n], label.clone()));
         }
         let mut meta = BTreeMap::new();
-        meta.insert("artifact_sha256".to_string(), artifact_sha256.to_string());
-        meta.insert("format".to_string(), "microdistill-vectors".to_string());
+        meta.insert(
+            names::meta::ARTIFACT_SHA256.to_string(),
+            artifact_sha256.to_string(),
+        );
+        meta.insert(
+            names::meta::FORMAT.to_string(),
+            names::FORMAT_NAME.to_string(),
+        );
         serialize(&t, &meta)
     }
 }
@@ -56,4 +68,48 @@ pub fn label_u8(y: u32, classes: usize) -> Result<u8> {
             what: "evaluation labels".into(),
             reason: format!("label {y} is not a class index below {classes}"),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safetensors::SafeTensors;
+
+    fn vectors(label: Option<Vec<u8>>) -> Vectors {
+        Vectors {
+            features: 2,
+            classes: 3,
+            x_q: vec![1, -2, 3, -4],
+            logits: vec![5, 6, -7, 8, -9, 10],
+            class: vec![1, 2],
+            label,
+        }
+    }
+
+    #[test]
+    fn writes_the_contract_names_and_label_only_when_known() {
+        for label in [Some(vec![1, 0]), None] {
+            let raw = vectors(label.clone()).to_bytes("ab12").unwrap();
+            let st = SafeTensors::deserialize(&raw).unwrap();
+            let mut got = st.names();
+            got.sort();
+            let mut want = vec![names::CLASS, names::LOGITS, names::X_Q];
+            if label.is_some() {
+                want.push(names::LABEL);
+            }
+            want.sort();
+            assert_eq!(got, want);
+            let (_, header) = SafeTensors::read_metadata(&raw).unwrap();
+            let meta = header.metadata().clone().unwrap();
+            assert_eq!(meta[names::meta::FORMAT], names::FORMAT_NAME);
+            assert_eq!(meta[names::meta::ARTIFACT_SHA256], "ab12");
+        }
+    }
+
+    #[test]
+    fn labels_must_be_class_indices() {
+        assert_eq!(label_u8(2, 3).unwrap(), 2);
+        assert!(label_u8(3, 3).is_err());
+        assert!(label_u8(256, 300).is_err());
+    }
 }

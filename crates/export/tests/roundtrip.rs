@@ -3,7 +3,7 @@
 mod common;
 
 use export::{Clipping, ExportOptions, QuantBody};
-use runtime_nostd::format::{LayerTensor, layer_name};
+use runtime_nostd::format::{LayerTensor, layer_name, vectors as vn};
 use runtime_nostd::{Kind, Model};
 use safetensors::SafeTensors;
 
@@ -82,7 +82,7 @@ fn artifact_reads_back_identically_through_runtime_nostd() {
     // The vectors are runtime-nostd's own outputs on the first evaluation rows.
     let vb = std::fs::read(&report.vectors).unwrap();
     let v = SafeTensors::deserialize(&vb).unwrap();
-    let x_q = v.tensor("x_q").unwrap();
+    let x_q = v.tensor(vn::X_Q).unwrap();
     assert_eq!(x_q.shape(), &[10, 20]);
     let mut scratch = vec![0u8; rt.scratch_len()];
     for i in 0..10 {
@@ -96,11 +96,11 @@ fn artifact_reads_back_identically_through_runtime_nostd() {
         let p = rt.infer(&q, &mut scratch, &mut logits).unwrap();
         assert_eq!(
             bytes_of(&logits, |x| vec![x as u8]),
-            v.tensor("logits").unwrap().data()[i * 4..(i + 1) * 4]
+            v.tensor(vn::LOGITS).unwrap().data()[i * 4..(i + 1) * 4]
         );
-        assert_eq!(usize::from(v.tensor("class").unwrap().data()[i]), p.class);
+        assert_eq!(usize::from(v.tensor(vn::CLASS).unwrap().data()[i]), p.class);
         assert_eq!(
-            u32::from(v.tensor("label").unwrap().data()[i]),
+            u32::from(v.tensor(vn::LABEL).unwrap().data()[i]),
             eval.y.as_ref().unwrap()[i]
         );
     }

@@ -1,5 +1,7 @@
 //! The one definition of the `*.int8.safetensors` format (see `FORMAT.md`): tensor names,
-//! metadata keys and values, and the limits the reader enforces. `export` and `distill`
+//! metadata keys and values, and the limits the reader enforces; and of the side contracts
+//! beside it: the test-vector file ([`vectors`]) and the ONNX twin's input and outputs
+//! ([`onnx`]). `export`, `distill`, the firmware's build script and the regression tests
 //! import these; nobody retypes them.
 
 use core::fmt;
@@ -58,6 +60,104 @@ pub const FLOAT_TREE_BETA: &str = "tree.beta";
 /// Calibration / evaluation file tensors.
 pub const CALIB_X: &str = "x";
 pub const CALIB_Y: &str = "y";
+
+/// The test-vector file `export` writes beside the artifact (`<stem>.vectors.safetensors`):
+/// runtime-nostd's own outputs, on the host, for the first evaluation samples. A firmware
+/// embeds it and its self-test checks that the device computes the same integers.
+pub mod vectors {
+    /// Value of the `format` metadata key (`meta::FORMAT`).
+    pub const FORMAT_NAME: &str = "microdistill-vectors";
+
+    /// Metadata keys (`__metadata__`, all values are strings).
+    pub mod meta {
+        /// `format`: [`FORMAT_NAME`](super::FORMAT_NAME). The same key as the artifact's.
+        pub const FORMAT: &str = crate::format::meta::FORMAT;
+        /// Hex SHA-256 of the `*.int8.safetensors` file the vectors were computed with: a
+        /// firmware build refuses vectors that belong to another model.
+        pub const ARTIFACT_SHA256: &str = "artifact_sha256";
+    }
+
+    /// I8 `[N, F]`: the quantized inputs (`Model::quantize_input`).
+    pub const X_Q: &str = "x_q";
+    /// I8 `[N, C]`: the int8 logits `Model::infer` wrote. A tree writes its leaf's
+    /// distribution as `p − 128`.
+    pub const LOGITS: &str = "logits";
+    /// U8 `[N]`: the class runtime-nostd predicted.
+    pub const CLASS: &str = "class";
+    /// U8 `[N]`: the dataset label. Optional: present only when the evaluation data had
+    /// labels; a reader must accept a file without it (no ground truth, agreement only).
+    pub const LABEL: &str = "label";
+}
+
+/// The `*.int8.onnx` twin of the artifact (standard ONNX ops, same integers): its input and
+/// its outputs, by name and in order. Readers that take outputs by position (tract) use
+/// [`output_index`](onnx::output_index) over the lists here.
+pub mod onnx {
+    /// Float `[N, F]`: raw samples, before normalization (like [`CALIB_X`](super::CALIB_X)).
+    pub const INPUT: &str = "x";
+    /// Int8 `[N, F]`: the quantized input, computed by the graph (the one value where a float
+    /// engine may differ from runtime-nostd, so it is an output).
+    pub const X_Q: &str = "x_q";
+    /// Int8 `[N, C]`: an MLP's last-layer logits.
+    pub const LOGITS: &str = "logits";
+    /// Int64 `[N]`: the predicted class (MLP: first maximum of the logits; tree: the leaf's class).
+    pub const CLASS: &str = "class";
+    /// Uint8 `[N, C]`: a tree's reached-leaf distribution (`tree.leaf_probs` row).
+    pub const LEAF_PROBS: &str = "leaf_probs";
+    /// Int64 `[N]`: a tree's reached leaf, 0 .. 2^depth − 1.
+    pub const LEAF: &str = "leaf";
+
+    /// An MLP graph's outputs, in order.
+    pub const MLP_OUTPUTS: [&str; 3] = [X_Q, LOGITS, CLASS];
+    /// A tree graph's outputs, in order.
+    pub const TREE_OUTPUTS: [&str; 4] = [X_Q, CLASS, LEAF_PROBS, LEAF];
+
+    /// Position of `name` in `outputs` (one of the lists above); usable in a `const`, so a
+    /// reader's `output_index(&MLP_OUTPUTS, LOGITS).unwrap()` fails to compile if the
+    /// contract loses the output.
+    pub const fn output_index(outputs: &[&str], name: &str) -> Option<usize> {
+        let mut i = 0;
+        while i < outputs.len() {
+            if bytes_eq(outputs[i].as_bytes(), name.as_bytes()) {
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
+    }
+
+    const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn output_index_finds_each_output_in_order_and_nothing_else() {
+            for list in [&MLP_OUTPUTS[..], &TREE_OUTPUTS[..]] {
+                for (i, name) in list.iter().enumerate() {
+                    assert_eq!(output_index(list, name), Some(i), "{name}");
+                }
+            }
+            assert_eq!(output_index(&TREE_OUTPUTS, LOGITS), None);
+            assert_eq!(output_index(&MLP_OUTPUTS, LEAF), None);
+            assert_eq!(output_index(&MLP_OUTPUTS, "x_"), None);
+            assert_eq!(output_index(&[], X_Q), None);
+        }
+    }
+}
 
 /// Prefix of MLP layer tensors: `layers.{k}.{suffix}`.
 pub const LAYER_PREFIX: &str = "layers.";

@@ -41,13 +41,22 @@ fn main() -> ! {
     );
     match result {
         Ok(r) => {
-            defmt::info!(
-                "self-test: {=usize}/{=usize} agree with the host runtime; {=usize}/{=usize} match the label",
-                r.total - r.mismatches,
-                r.total,
-                r.label_hits,
-                r.labeled
-            );
+            if r.labeled > 0 {
+                defmt::info!(
+                    "self-test: {=usize}/{=usize} agree with the host runtime; {=usize}/{=usize} match the label",
+                    r.total - r.mismatches,
+                    r.total,
+                    r.label_hits,
+                    r.labeled
+                );
+            } else {
+                // The vectors file had no `label` (unlabelled evaluation data).
+                defmt::info!(
+                    "self-test: {=usize}/{=usize} agree with the host runtime; no labels, so no accuracy",
+                    r.total - r.mismatches,
+                    r.total
+                );
+            }
             defmt::info!(
                 "stack peak: {=usize} B while hashing and parsing, {=usize} B while inferring",
                 parse_peak,
