@@ -48,7 +48,7 @@ pub enum Command {
 pub struct EvalArgs {
     /// The int8 artifact (`*.int8.safetensors`); `*.int8.onnx` beside it is run by tract.
     pub artifact: PathBuf,
-    /// Data folder whose test split is run: IDX files or train.csv + test.csv.
+    /// Data folder whose test split is run: IDX files, train.csv + test.csv or a .ts pair.
     #[arg(long)]
     pub data: PathBuf,
     /// Label column of CSV data.
@@ -108,7 +108,8 @@ pub struct Cli {
     /// TOML experiment file; flags below override its settings.
     #[arg(long, short)]
     pub config: Option<PathBuf>,
-    /// Data folder: IDX files (train-images-idx3-ubyte[.gz], …) or train.csv + test.csv.
+    /// Data folder: IDX files (train-images-idx3-ubyte[.gz], …), train.csv + test.csv, or a .ts
+    /// pair (NAME_TRAIN.ts + NAME_TEST.ts, or train.ts + test.ts).
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Label column of CSV data.

@@ -51,7 +51,7 @@ impl Default for Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
-    /// IDX or CSV directory; when absent the committed Fashion-MNIST subset is used.
+    /// IDX, CSV or `.ts` directory; when absent the committed Fashion-MNIST subset is used.
     pub dir: PathBuf,
     pub label_column: String,
     pub val_fraction: f64,
@@ -107,7 +107,8 @@ impl Normalize {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum TeacherKind {
-    /// A CNN for images big enough for its two conv-and-pool blocks, an MLP otherwise.
+    /// A CNN for images (`[C, H, W]`) big enough for its two conv-and-pool blocks, an MLP
+    /// otherwise (tables, sequences `[C, T]`, small images).
     Auto,
     Cnn,
     Mlp,
@@ -473,6 +474,11 @@ mod tests {
         assert_eq!(auto.resolve(&[3, 16, 16]), TeacherKind::Cnn);
         assert_eq!(auto.resolve(&[1, 8, 8]), TeacherKind::Mlp);
         assert_eq!(auto.resolve(&[13]), TeacherKind::Mlp);
+        // A sequence [C, T] is not an image, however long: the MLP (a conv teacher for
+        // sequences is future work).
+        assert_eq!(auto.resolve(&[12, 25]), TeacherKind::Mlp);
+        assert_eq!(auto.resolve(&[64, 512]), TeacherKind::Mlp);
+        assert_eq!(auto.resolve(&[1, 251]), TeacherKind::Mlp);
         assert_eq!(TeacherKind::Cnn.resolve(&[13]), TeacherKind::Cnn);
     }
 
