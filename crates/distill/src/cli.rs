@@ -115,8 +115,8 @@ pub struct Cli {
     /// Label column of CSV data.
     #[arg(long)]
     pub label_column: Option<String>,
-    /// Input normalization: auto (per feature for tables, one for all pixels of images),
-    /// per-feature or global.
+    /// Input normalization: auto (per feature for tables and sequences [C, T], one for all
+    /// pixels of images), per-feature or global.
     #[arg(long, value_enum)]
     pub normalize: Option<Normalize>,
     /// Train on the first N training samples only (0 = all).
