@@ -48,7 +48,7 @@ pub enum Command {
 pub struct EvalArgs {
     /// The int8 artifact (`*.int8.safetensors`); `*.int8.onnx` beside it is run by tract.
     pub artifact: PathBuf,
-    /// Data folder whose test split is run: IDX files or train.csv + test.csv.
+    /// Data folder whose test split is run: IDX files, train.csv + test.csv or a .ts pair.
     #[arg(long)]
     pub data: PathBuf,
     /// Label column of CSV data.
@@ -108,14 +108,15 @@ pub struct Cli {
     /// TOML experiment file; flags below override its settings.
     #[arg(long, short)]
     pub config: Option<PathBuf>,
-    /// Data folder: IDX files (train-images-idx3-ubyte[.gz], …) or train.csv + test.csv.
+    /// Data folder: IDX files (train-images-idx3-ubyte[.gz], …), train.csv + test.csv, or a .ts
+    /// pair (NAME_TRAIN.ts + NAME_TEST.ts, or train.ts + test.ts).
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Label column of CSV data.
     #[arg(long)]
     pub label_column: Option<String>,
-    /// Input normalization: auto (per feature for tables, one for all pixels of images),
-    /// per-feature or global.
+    /// Input normalization: auto (per feature for tables and sequences [C, T], one for all
+    /// pixels of images), per-feature or global.
     #[arg(long, value_enum)]
     pub normalize: Option<Normalize>,
     /// Train on the first N training samples only (0 = all).

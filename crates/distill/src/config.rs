@@ -51,7 +51,7 @@ impl Default for Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
-    /// IDX or CSV directory; when absent the committed Fashion-MNIST subset is used.
+    /// IDX, CSV or `.ts` directory; when absent the committed Fashion-MNIST subset is used.
     pub dir: PathBuf,
     pub label_column: String,
     pub val_fraction: f64,
@@ -60,8 +60,8 @@ pub struct DataConfig {
     /// of 36 kept a teacher's third epoch), so every model trains on all rows for its step
     /// budget and the distillation settings stay as configured. 0 turns the rule off.
     pub min_val_rows: usize,
-    /// Input normalization: `auto` standardizes each feature of a table and uses one mean and
-    /// std for all pixels of an image.
+    /// Input normalization: `auto` standardizes each feature of a table or a sequence and uses
+    /// one mean and std for all pixels of an image.
     pub normalize: Normalize,
     /// Use only the first N training samples (0 = all); for quick runs and tests.
     pub train_limit: usize,
@@ -84,8 +84,11 @@ impl Default for DataConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Normalize {
-    /// Per feature for tables (one value per sample: columns in their own units), one mean
-    /// and std for all values of an image (pixels share a unit, and augmentation needs it).
+    /// Per feature for tables (`[F]`: columns in their own units) and sequences (`[C, T]`:
+    /// channels in their own units, each channel-time position standardized), one mean and std
+    /// for all values of an image (`[C, H, W]`: pixels share a unit, and augmentation needs it).
+    /// The rule is by shape: per feature when the sample has rank ≤ 2 or at most one
+    /// dimension above 1 (`[1, 1, 30]` is a table), global otherwise.
     Auto,
     /// One mean and std per feature (a constant feature gets std 1).
     PerFeature,
@@ -94,10 +97,12 @@ pub enum Normalize {
 }
 
 impl Normalize {
-    /// Whether data of this sample shape gets one mean/std per feature.
+    /// Whether data of this sample shape gets one mean/std per feature: for `Auto`, tables
+    /// `[F]` and sequences `[C, T]` (any rank ≤ 2) and any shape with at most one dimension
+    /// above 1 do; images `[C, H, W]` get one pair for all values.
     pub fn per_feature(self, shape: &[usize]) -> bool {
         match self {
-            Normalize::Auto => shape.iter().filter(|&&d| d > 1).count() <= 1,
+            Normalize::Auto => shape.len() <= 2 || shape.iter().filter(|&&d| d > 1).count() <= 1,
             Normalize::PerFeature => true,
             Normalize::Global => false,
         }
@@ -107,7 +112,8 @@ impl Normalize {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum TeacherKind {
-    /// A CNN for images big enough for its two conv-and-pool blocks, an MLP otherwise.
+    /// A CNN for images (`[C, H, W]`) big enough for its two conv-and-pool blocks, an MLP
+    /// otherwise (tables, sequences `[C, T]`, small images).
     Auto,
     Cnn,
     Mlp,
@@ -458,10 +464,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_normalization_is_per_feature_for_tables_only() {
+    fn auto_normalization_is_per_feature_for_tables_and_sequences_only() {
         let auto = Normalize::Auto;
         assert!(auto.per_feature(&[13]) && auto.per_feature(&[751]) && auto.per_feature(&[1, 30]));
-        assert!(!auto.per_feature(&[1, 28, 28]) && !auto.per_feature(&[8, 8]));
+        // Sequences [C, T], whose channels have their own units (JapaneseVowels: 12 LPC
+        // cepstrum coefficients over 25 steps).
+        assert!(auto.per_feature(&[12, 25]) && auto.per_feature(&[8, 8]));
+        assert!(auto.per_feature(&[1, 1, 30]));
+        assert!(!auto.per_feature(&[1, 28, 28]) && !auto.per_feature(&[3, 16, 16]));
         assert!(Normalize::PerFeature.per_feature(&[1, 28, 28]));
         assert!(!Normalize::Global.per_feature(&[13]));
     }
@@ -473,6 +483,11 @@ mod tests {
         assert_eq!(auto.resolve(&[3, 16, 16]), TeacherKind::Cnn);
         assert_eq!(auto.resolve(&[1, 8, 8]), TeacherKind::Mlp);
         assert_eq!(auto.resolve(&[13]), TeacherKind::Mlp);
+        // A sequence [C, T] is not an image, however long: the MLP (a conv teacher for
+        // sequences is future work).
+        assert_eq!(auto.resolve(&[12, 25]), TeacherKind::Mlp);
+        assert_eq!(auto.resolve(&[64, 512]), TeacherKind::Mlp);
+        assert_eq!(auto.resolve(&[1, 251]), TeacherKind::Mlp);
         assert_eq!(TeacherKind::Cnn.resolve(&[13]), TeacherKind::Cnn);
     }
 

@@ -480,3 +480,71 @@ fn a_table_is_standardized_per_feature_by_default() {
     assert!(m.std[0] > 1000.0 && m.std[1] < 1.0, "{:?}", m.std);
     assert_eq!(m.std[2], 1.0, "a constant feature keeps std 1");
 }
+
+#[test]
+fn a_ts_pair_trains_as_it_is_with_its_class_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("toy");
+    std::fs::create_dir(&data).unwrap();
+    // 3 channels × 20 steps on scales 10^5 apart; class `burst` lifts the middle channel's
+    // second half. Labels are names, indexed in @classLabel order.
+    let series = |n: usize, seed: usize| {
+        let mut s = String::from(
+            "# made by the test\n@problemName Toy\n@timeStamps false\n@missing false\n\
+             @univariate false\n@dimensions 3\n@equalLength true\n@seriesLength 20\n\
+             @classLabel true calm burst\n@data\n",
+        );
+        for i in 0..n {
+            let burst = (i * 7 + seed) % 5 < 2;
+            let channel = |c: usize| -> String {
+                let v = (0..20).map(|t| {
+                    let wobble = ((i * 3 + t * 5 + c) % 7) as f64 / 7.0;
+                    match c {
+                        0 => 1000.0 + 100.0 * wobble,
+                        1 => wobble + if burst && t >= 10 { 2.0 } else { 0.0 },
+                        _ => 0.01 * wobble,
+                    }
+                });
+                v.map(|v| format!("{v}")).collect::<Vec<_>>().join(",")
+            };
+            let label = if burst { "burst" } else { "calm" };
+            s += &format!("{}:{}:{}:{label}\n", channel(0), channel(1), channel(2));
+        }
+        s
+    };
+    std::fs::write(data.join("Toy_TRAIN.ts"), series(60, 0)).unwrap();
+    std::fs::write(data.join("Toy_TEST.ts"), series(30, 1)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_distill"))
+        .args([
+            "--no-progress",
+            "--teacher-epochs",
+            "1",
+            "--student-epochs",
+            "2",
+        ])
+        .args(["--no-export", "--name", "ts", "--out"])
+        .arg(dir.path())
+        .arg("--cache")
+        .arg(dir.path().join("cache"))
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(
+        log.contains("teacher: auto → MLP for samples of shape [3, 20]"),
+        "{log}"
+    );
+    let run = dir.path().join("ts");
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("2 classes: calm, burst."), "{report}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["classes"], serde_json::json!(["calm", "burst"]));
+    let m = export::FloatModel::load(&run.join("student.safetensors")).unwrap();
+    assert_eq!(m.input_shape, vec![3, 20]);
+    assert_eq!(m.classes, vec!["calm", "burst"]);
+    assert_eq!(m.mean.len(), 60, "one mean per channel-time position");
+    assert!(m.std[0] > 10.0 && m.std[59] < 0.1, "{:?}", m.std);
+}

@@ -21,6 +21,18 @@ pub(crate) fn check_label(value: f64) -> Result<u32, String> {
     ))
 }
 
+/// Accepts a list of `n` named classes (a `.ts` file's `@classLabel`), or says why not: the
+/// same bound as [`check_label`], counted before any label is mapped to an index.
+pub(crate) fn check_class_count(n: usize) -> Result<(), String> {
+    if n <= MAX_CLASSES {
+        return Ok(());
+    }
+    Err(format!(
+        "{n} classes listed: at most {MAX_CLASSES} classes (labels 0..={})",
+        MAX_CLASSES - 1
+    ))
+}
+
 /// The class count of checked labels: one past the largest (never overflows, since every
 /// label passed `check_label`).
 pub(crate) fn class_count(y: &[u32]) -> usize {
@@ -50,6 +62,9 @@ mod tests {
                 .unwrap_err()
                 .contains("4294967295")
         );
+        assert_eq!(check_class_count(256), Ok(()));
+        let e = check_class_count(257).unwrap_err();
+        assert!(e.contains("257 classes listed: at most 256 classes"), "{e}");
         assert_eq!(class_count(&[3, 0, 255]), 256);
         assert_eq!(class_count(&[]), 0);
     }

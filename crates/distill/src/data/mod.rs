@@ -1,9 +1,10 @@
-//! Datasets: IDX (MNIST-style) and CSV loaders, the seeded validation split and the input
-//! normalization that travels with every model.
+//! Datasets: IDX (MNIST-style), CSV and `.ts` (UCR/UEA time series) loaders, the seeded
+//! validation split and the input normalization that travels with every model.
 mod csv;
 mod idx;
 mod labels;
 mod split;
+mod ts;
 
 pub mod augment;
 pub mod prepared;
@@ -14,6 +15,7 @@ pub use csv::load_csv;
 pub use idx::{load_idx_pair, read_idx};
 pub use labels::MAX_CLASSES;
 pub use split::{Normalization, split_train_val, val_rows};
+pub use ts::load_ts;
 
 /// Errors while reading data files. Each names the file and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +45,8 @@ impl DataError {
 pub struct Dataset {
     pub x: Vec<f32>,
     pub y: Vec<u32>,
-    /// Shape of one sample, e.g. `[1, 28, 28]` for images or `[64]` for a table.
+    /// Shape of one sample, e.g. `[1, 28, 28]` for images, `[64]` for a table or `[12, 25]`
+    /// for a series of 12 channels and 25 steps (channels first, stored `[c][t]`).
     pub shape: Vec<usize>,
     pub num_classes: usize,
 }
@@ -106,9 +109,12 @@ pub const FASHION_MNIST_CLASSES: [&str; 10] = [
     "Ankle boot",
 ];
 
-/// Loads a data directory: IDX files (`train-images-idx3-ubyte[.gz]` and friends) or
-/// `train.csv` + `test.csv`. Optional `classes.txt` gives one class name per line.
+/// Loads a data directory: IDX files (`train-images-idx3-ubyte[.gz]` and friends),
+/// `train.csv` + `test.csv`, or a `.ts` pair (`NAME_TRAIN.ts` + `NAME_TEST.ts`, or `train.ts` +
+/// `test.ts`). Optional `classes.txt` gives one class name per line (for `.ts`, it overrides
+/// the files' `@classLabel` names).
 pub fn load_dir(dir: &Path, label_column: &str) -> Result<DataBundle, DataError> {
+    let mut names = None;
     let (train, test, test_labels) = if let Some(pair) = idx_pair(dir, "train")? {
         let test = idx_pair(dir, "t10k")?
             .or(idx_pair(dir, "test")?)
@@ -134,11 +140,16 @@ pub fn load_dir(dir: &Path, label_column: &str) -> Result<DataBundle, DataError>
             load_csv(&test_path, label_column)?,
             test_path,
         )
+    } else if let Some((train_path, test_path)) = ts::ts_pair(dir)? {
+        let (train, test, classes) = ts::load_ts_pair(&train_path, &test_path)?;
+        names = Some(classes);
+        (train, test, test_path)
     } else {
         return Err(DataError::NotFound {
             dir: dir.to_path_buf(),
             hint: "expected train-images-idx3-ubyte[.gz] + train-labels-idx1-ubyte[.gz] \
-                   (and t10k-*), or train.csv + test.csv"
+                   (and t10k-*), train.csv + test.csv, or a .ts pair (NAME_TRAIN.ts + \
+                   NAME_TEST.ts, or train.ts + test.ts)"
                 .into(),
         });
     };
@@ -165,7 +176,7 @@ pub fn load_dir(dir: &Path, label_column: &str) -> Result<DataBundle, DataError>
             ),
         ));
     }
-    let class_names = class_names(dir, num_classes)?;
+    let class_names = class_names(dir, num_classes, names)?;
     let mut train = train;
     let mut test = test;
     train.num_classes = num_classes;
@@ -202,7 +213,13 @@ fn idx_pair(dir: &Path, prefix: &str) -> Result<Option<(PathBuf, PathBuf)>, Data
     }
 }
 
-fn class_names(dir: &Path, n: usize) -> Result<Vec<String>, DataError> {
+/// `classes.txt` when present, else the names the files gave (`.ts`), else Fashion-MNIST's
+/// for a `fashion` folder of 10 classes, else `class 0`, `class 1`, ….
+fn class_names(
+    dir: &Path,
+    n: usize,
+    from_files: Option<Vec<String>>,
+) -> Result<Vec<String>, DataError> {
     let path = dir.join("classes.txt");
     if path.exists() {
         let text = std::fs::read_to_string(&path).map_err(|source| DataError::Io {
@@ -219,6 +236,9 @@ fn class_names(dir: &Path, n: usize) -> Result<Vec<String>, DataError> {
                 ),
             ));
         }
+        return Ok(names);
+    }
+    if let Some(names) = from_files {
         return Ok(names);
     }
     if n == FASHION_MNIST_CLASSES.len() && dir.to_string_lossy().contains("fashion") {

@@ -48,7 +48,8 @@ pub fn val_rows(n: usize, val_fraction: f64) -> usize {
 }
 
 /// x_n = (x − mean) / std, either one pair for all features (images) or one per feature
-/// (tables whose columns have different units).
+/// (tables whose columns, and sequences whose channels, have different units); which one
+/// `auto` picks is [`crate::config::Normalize::per_feature`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Normalization {
     pub mean: Vec<f32>,

@@ -75,6 +75,13 @@ fn versus_linear(rows: &[ModelRow], lin: &ModelRow) -> String {
     s
 }
 
+/// `N classes: a, b, …` for the report's data line (the first 20 names).
+fn classes_line(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(20).map(String::as_str).collect();
+    let more = if names.len() > 20 { ", …" } else { "" };
+    format!("{} classes: {}{more}", names.len(), shown.join(", "))
+}
+
 pub struct Report<'a> {
     pub config: &'a Config,
     pub data_source: &'a str,
@@ -113,7 +120,13 @@ impl Report<'_> {
         let mut md = String::new();
         let c = self.config;
         writeln!(md, "# Run `{}`\n", c.name)?;
-        writeln!(md, "Data: {}. Seed {}.", self.data_source, c.seed)?;
+        writeln!(
+            md,
+            "Data: {}; {}. Seed {}.",
+            self.data_source,
+            classes_line(self.class_names),
+            c.seed
+        )?;
         if let Some(why) = self.no_val_reason {
             let mut why = why.to_string();
             if let Some(first) = why.get_mut(..1) {
@@ -306,8 +319,9 @@ impl Report<'_> {
         Ok(skipped)
     }
 
-    /// The report's figures for scripts (`summary.json`): test accuracy in percent per model
-    /// (and max path for trees), the seeds, and the export's float and int8 accuracy.
+    /// The report's figures for scripts (`summary.json`): the class names, test accuracy in
+    /// percent per model (and max path for trees), the seeds, and the export's float and int8
+    /// accuracy.
     fn summary(&self) -> serde_json::Value {
         use serde_json::json;
         let models: Vec<_> = self
@@ -329,6 +343,7 @@ impl Report<'_> {
         json!({
             "name": self.config.name,
             "data": self.data_source,
+            "classes": self.class_names,
             "seed": self.config.seed,
             "models": models,
             "seeds": {
