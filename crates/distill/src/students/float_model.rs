@@ -6,12 +6,12 @@ use std::path::Path;
 use anyhow::Context;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
+use export::fsutil::write_atomic;
 use export::st_write::Owned;
 
 use runtime_nostd::format::{self as fmt, meta};
 
 use crate::data::Normalization;
-use crate::fsutil::write_atomic;
 use crate::students::tree::SoftTree;
 
 /// Everything besides the weights that describes a float student.
