@@ -7,7 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod device;
-pub mod fsutil;
 pub mod nn;
 pub mod report;
 pub mod run;

@@ -86,7 +86,7 @@ pub fn setup(cfg: &Config, opts: &RunOptions) -> anyhow::Result<Setup> {
     std::fs::create_dir_all(run.path.join("checkpoints"))
         .with_context(|| format!("cannot create the run folder {}", run.path.display()))?;
     let config_toml = cfg.to_toml()?;
-    crate::fsutil::write_atomic(&run.path.join("config.toml"), config_toml.as_bytes())?;
+    export::fsutil::write_atomic(&run.path.join("config.toml"), config_toml.as_bytes())?;
     progress.println(&format!(
         "data: {} — {} train / {} test samples of shape {:?}, {} classes; device {:?}",
         bundle.source,
@@ -290,7 +290,7 @@ fn export_student(
     let calib = export::Dataset::new(p.train.x[..n_cal * f].to_vec(), f, None)?;
     let eval = export::Dataset::new(p.test.x.clone(), f, Some(p.test.y.clone()))?;
     // Saved so that `export` can be rerun on its own from the run folder.
-    crate::fsutil::write_atomic(
+    export::fsutil::write_atomic(
         &run.path.join("calib.safetensors"),
         &calib.to_safetensors_bytes()?,
     )?;

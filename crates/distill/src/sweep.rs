@@ -105,7 +105,7 @@ pub fn sweep(cfg: &Config, opts: &RunOptions, depths: &[u32]) -> anyhow::Result<
             }
             cells.push(cell);
             let md = table(&cfg, s.teacher_acc, &cells)?;
-            crate::fsutil::write_atomic(&s.run.path.join("sweep.md"), md.as_bytes())?;
+            export::fsutil::write_atomic(&s.run.path.join("sweep.md"), md.as_bytes())?;
         }
     }
     let path = s.run.path.join("sweep.md");

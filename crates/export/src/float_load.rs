@@ -1,5 +1,6 @@
-//! Reading (and, for tests and tools, writing) the float model file `student.safetensors`
-//! and the calibration/evaluation file, as FORMAT.md's last section defines them.
+//! Reading and writing the float model file `student.safetensors` (the project's one writer of
+//! it: `distill` saves its students through [`FloatModel::save`]) and the calibration /
+//! evaluation file, as FORMAT.md's last section defines them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::dataset::Dataset;
 use crate::error::{ExportError, Result};
 use crate::float_model::{Dense, FloatBody, FloatModel, SoftTree};
+use crate::fsutil::write_atomic;
 use crate::st_read::{StFile, parse_dims};
 use crate::st_write::{Owned, serialize};
 
@@ -55,15 +57,26 @@ impl FloatModel {
             std,
             body,
             source_sha256,
+            config: f.meta.get(meta::CONFIG).cloned(),
         };
         m.validate()?;
         Ok(m)
     }
 
-    /// Writes this model in the float file format (used by tests and by callers without their
-    /// own writer). The bytes do not depend on `source_sha256`.
+    /// Writes this model to `path` in the float file format, atomically
+    /// ([`crate::fsutil::write_atomic`]). It does not validate: [`FloatModel::load`] does.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomic(path, &self.to_safetensors_bytes()?)
+    }
+
+    /// This model in the float file format. The bytes are a function of the content (sorted
+    /// header, [`crate::st_write::serialize`]) and do not depend on `source_sha256`; loading
+    /// them back gives the same model, `config` included.
     pub fn to_safetensors_bytes(&self) -> Result<Vec<u8>> {
         let mut meta = BTreeMap::new();
+        if let Some(config) = &self.config {
+            meta.insert(meta::CONFIG.to_string(), config.clone());
+        }
         let dims: Vec<String> = self.input_shape.iter().map(usize::to_string).collect();
         meta.insert(
             meta::INPUT_SHAPE.to_string(),

@@ -1,7 +1,8 @@
 //! The float student `export` starts from, held in memory, and its checks.
 //!
-//! The file form (`student.safetensors`) is read by [`crate::float_load`]; this module is the
-//! in-memory contract that both that loader and `distill` (which builds one directly) fill.
+//! The file form (`student.safetensors`) is read and written by `crate::float_load`
+//! ([`FloatModel::load`], [`FloatModel::save`]); this module is the in-memory contract that
+//! the loader fills and that `distill` builds from a trained student to save it.
 
 use crate::error::{ExportError, Result};
 
@@ -55,6 +56,9 @@ pub struct FloatModel {
     /// a caller building the model in memory sets the hash of the file it saved (or any
     /// stable identity it chooses). Written to the artifact's `source_sha256`.
     pub source_sha256: [u8; 32],
+    /// The resolved experiment config (TOML) that trained it, stored as the file's `config`
+    /// metadata for provenance; `distill` sets it. Nothing in `export` reads it.
+    pub config: Option<String>,
 }
 
 impl FloatModel {

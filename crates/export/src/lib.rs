@@ -58,6 +58,7 @@ mod evaluate;
 pub mod float_forward;
 mod float_load;
 mod float_model;
+pub mod fsutil;
 mod int8_drop;
 pub mod onnx_graph;
 mod onnx_pb;

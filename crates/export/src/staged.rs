@@ -1,11 +1,12 @@
-//! All-or-nothing output: every file is written to a temporary name first and renamed into
-//! place only when all of them were written, so a failure never leaves a partial output.
+//! All-or-nothing output: every file is written to its temporary name ([`fsutil::tmp_path`])
+//! and synced first, and renamed into place only when all of them were written, so a failure
+//! never leaves a partial output.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{ExportError, Result};
+use crate::fsutil::{self, write_synced};
 
 /// Writes `files` (name, bytes) into `dir` atomically as a set (as far as the filesystem
 /// allows: each rename is atomic; if a later rename fails, the earlier ones are removed).
@@ -14,7 +15,7 @@ pub fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>
     let mut temps: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
     for (name, bytes) in files {
         let fin = dir.join(name);
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let tmp = fsutil::tmp_path(&fin);
         if let Err(e) = write_synced(&tmp, bytes) {
             let _ = fs::remove_file(&tmp);
             cleanup(temps.iter().map(|(t, _)| t));
@@ -30,12 +31,6 @@ pub fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>
         }
     }
     Ok(temps.into_iter().map(|(_, f)| f).collect())
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = fs::File::create(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 fn cleanup<'a>(paths: impl Iterator<Item = &'a PathBuf>) {

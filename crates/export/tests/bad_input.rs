@@ -230,6 +230,7 @@ fn an_int8_model_far_below_float_is_refused_with_the_cause() {
             bias: vec![0.0, 0.0],
         }]),
         source_sha256: [1; 32],
+        config: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let opts = ExportOptions {

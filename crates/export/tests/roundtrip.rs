@@ -1,4 +1,5 @@
-//! Export → runtime-nostd → identical tensors; export twice → byte-identical files.
+//! Float file → loader → the same model; export → runtime-nostd → identical tensors; export
+//! twice → byte-identical files.
 
 mod common;
 
@@ -135,6 +136,46 @@ fn tree_artifact_reads_back_through_runtime_nostd() {
     }
     // Given the same quantized input the integer graph decides exactly like the runtime.
     assert!(report.agreement.class_mismatch_samples <= report.agreement.x_q_mismatch_samples);
+}
+
+/// The float file writer (`FloatModel::save`, the one `distill` saves through) and the loader
+/// are inverses for both kinds: same weights, metadata and provenance back, and saving the
+/// loaded model again gives the same bytes.
+#[test]
+fn float_model_file_reads_back_equal_for_both_kinds() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let mut tree = common::tree(6, 2, 3, 21);
+    tree.config = Some("[student]\nkind = \"tree\"\n".into());
+    for (name, model) in [
+        ("mlp.safetensors", common::mlp(9, &[5, 4], 3, 20)),
+        ("no-hidden.safetensors", common::mlp(9, &[], 3, 22)),
+        ("tree.safetensors", tree),
+    ] {
+        let path = dir.path().join(name);
+        model.save(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let back = export::FloatModel::load(&path).unwrap();
+        let sha: [u8; 32] = Sha256::digest(&bytes).into();
+        assert_eq!(
+            back,
+            export::FloatModel {
+                source_sha256: sha,
+                ..model.clone()
+            },
+            "{name}"
+        );
+        assert!(back.to_safetensors_bytes().unwrap() == bytes, "{name}");
+    }
+    assert_eq!(
+        common::files(dir.path()),
+        [
+            "mlp.safetensors",
+            "no-hidden.safetensors",
+            "tree.safetensors"
+        ],
+        "no temporary file left"
+    );
 }
 
 #[test]

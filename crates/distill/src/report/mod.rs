@@ -5,8 +5,9 @@ pub mod plots;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use export::fsutil::write_atomic;
+
 use crate::config::Config;
-use crate::fsutil::write_atomic;
 use crate::students::mean_std;
 use crate::training::metrics::EpochRecord;
 use pictures::{Drawn, Skipped};

@@ -1,18 +1,19 @@
 //! Saving a trained student in the float-model contract that `export` reads
-//! (runtime-nostd's FORMAT.md, last section): f32 tensors plus metadata strings.
-use std::collections::HashMap;
+//! (runtime-nostd's FORMAT.md, last section): this builds an [`export::FloatModel`] from the
+//! candle parameters and saves it through export's writer, the only writer of that file.
 use std::path::Path;
 
 use anyhow::Context;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use export::st_write::Owned;
-
-use runtime_nostd::format::{self as fmt, meta};
+use export::{Dense, FloatBody, FloatModel};
+use runtime_nostd::format::{LayerTensor, layer_name};
 
 use crate::data::Normalization;
-use crate::fsutil::write_atomic;
 use crate::students::tree::SoftTree;
+
+#[cfg(test)]
+mod tests;
 
 /// Everything besides the weights that describes a float student.
 pub struct StudentMeta<'a> {
@@ -23,130 +24,83 @@ pub struct StudentMeta<'a> {
     pub config_toml: &'a str,
 }
 
+/// Saves an MLP whose parameters are `layers.{k}.weight|bias` in `varmap`, `hidden` giving the
+/// hidden widths; the map must hold exactly those (nothing the file would silently drop).
 pub fn save_mlp(
     path: &Path,
     varmap: &VarMap,
     hidden: &[usize],
     meta: &StudentMeta,
 ) -> anyhow::Result<()> {
-    let mut metadata = common_metadata(meta, fmt::KIND_MLP);
-    metadata.insert(
-        meta::HIDDEN.to_string(),
-        join(hidden, fmt::HIDDEN_SEPARATOR),
-    );
-    save_varmap(path, varmap, norm_tensors(meta)?, metadata)
+    let layers = mlp_layers(varmap, hidden.len() + 1)?;
+    save(path, FloatBody::Mlp(layers), meta)
 }
 
-/// Writes a soft tree with exactly the tensors FORMAT.md names (β itself, not a learned
-/// log β the checkpoint holds).
+/// Saves a soft tree with the tensors FORMAT.md names: the bias for uncentred inputs
+/// ([`SoftTree::saved_bias`]) and β itself, not the learned log β the checkpoint holds.
 pub fn save_tree(path: &Path, tree: &SoftTree, meta: &StudentMeta) -> anyhow::Result<()> {
-    let mut metadata = common_metadata(meta, fmt::KIND_TREE);
-    metadata.insert(meta::DEPTH.to_string(), tree.depth.to_string());
-    let mut tensors = norm_tensors(meta)?;
-    tensors.extend([
-        (
-            fmt::FLOAT_TREE_INNER_WEIGHT.to_string(),
-            tree.weight.clone(),
-        ),
-        (fmt::FLOAT_TREE_INNER_BIAS.to_string(), tree.saved_bias()?),
-        (fmt::FLOAT_TREE_LEAVES.to_string(), tree.leaves.clone()),
-        (
-            fmt::FLOAT_TREE_BETA.to_string(),
-            Tensor::new(&[tree.beta()?], &Device::Cpu)?,
-        ),
-    ]);
-    save_tensors(path, tensors, metadata)
+    let body = FloatBody::Tree(export::SoftTree {
+        depth: u32::try_from(tree.depth)?,
+        inner_weight: f32s(&tree.weight)?,
+        inner_bias: f32s(&tree.saved_bias()?)?,
+        leaves: f32s(&tree.leaves)?,
+        beta: tree.beta()?,
+    });
+    save(path, body, meta)
 }
 
-fn join(v: &[usize], sep: char) -> String {
-    let parts: Vec<String> = v.iter().map(|d| d.to_string()).collect();
-    parts.join(&sep.to_string())
-}
-
-fn norm_tensors(meta: &StudentMeta) -> anyhow::Result<Vec<(String, Tensor)>> {
-    let n = meta.norm.mean.len();
-    Ok(vec![
-        (
-            fmt::INPUT_MEAN.to_string(),
-            Tensor::from_slice(&meta.norm.mean, n, &Device::Cpu)?,
-        ),
-        (
-            fmt::INPUT_STD.to_string(),
-            Tensor::from_slice(&meta.norm.std, n, &Device::Cpu)?,
-        ),
-    ])
-}
-
-fn common_metadata(meta: &StudentMeta, kind: &str) -> HashMap<String, String> {
-    HashMap::from([
-        (meta::KIND.to_string(), kind.to_string()),
-        (
-            meta::INPUT_SHAPE.to_string(),
-            join(meta.input_shape, fmt::SHAPE_SEPARATOR),
-        ),
-        (
-            meta::CLASSES.to_string(),
-            meta.classes.join(&fmt::CLASS_SEPARATOR.to_string()),
-        ),
-        (meta::CONFIG.to_string(), meta.config_toml.to_string()),
-    ])
-}
-
-/// Writes every variable of `varmap` plus `extra` tensors, atomically, names sorted.
-pub fn save_varmap(
-    path: &Path,
-    varmap: &VarMap,
-    extra: Vec<(String, Tensor)>,
-    metadata: HashMap<String, String>,
-) -> anyhow::Result<()> {
-    let mut tensors: Vec<(String, Tensor)> = {
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
-        data.iter()
-            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-            .collect()
+fn save(path: &Path, body: FloatBody, meta: &StudentMeta) -> anyhow::Result<()> {
+    let model = FloatModel {
+        input_shape: meta.input_shape.to_vec(),
+        classes: meta.classes.to_vec(),
+        mean: meta.norm.mean.clone(),
+        std: meta.norm.std.clone(),
+        body,
+        // The file's own hash, which `FloatModel::load` sets; the writer does not use it.
+        source_sha256: [0; 32],
+        config: Some(meta.config_toml.to_string()),
     };
-    tensors.extend(extra);
-    save_tensors(path, tensors, metadata)
+    model
+        .save(path)
+        .with_context(|| format!("saving the float student {}", path.display()))
 }
 
-/// Writes `tensors` as F32 with `metadata`, atomically, through export's sorted writer.
-pub fn save_tensors(
-    path: &Path,
-    tensors: Vec<(String, Tensor)>,
-    metadata: HashMap<String, String>,
-) -> anyhow::Result<()> {
-    let owned = tensors
-        .iter()
-        .map(|(name, t)| {
-            let values = t
-                .to_device(&Device::Cpu)?
-                .to_dtype(DType::F32)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
-            let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            Ok(Owned::new(
-                name,
-                safetensors::Dtype::F32,
-                t.dims().to_vec(),
-                bytes,
-            ))
+/// The `count` dense layers of an MLP parameter map, in order.
+fn mlp_layers(varmap: &VarMap, count: usize) -> anyhow::Result<Vec<Dense>> {
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
+    anyhow::ensure!(
+        data.len() == 2 * count,
+        "the MLP's parameter map holds {} tensors, its {count} layers need {}",
+        data.len(),
+        2 * count
+    );
+    let get = |k: usize, t: LayerTensor| {
+        let name = layer_name(k, t).to_string();
+        data.get(&name)
+            .map(|v| v.as_tensor().clone())
+            .with_context(|| format!("the MLP has no parameter {name}"))
+    };
+    (0..count)
+        .map(|k| {
+            let weight = get(k, LayerTensor::Weight)?;
+            let (out_features, in_features) = weight.dims2()?;
+            Ok(Dense {
+                out_features,
+                in_features,
+                weight: f32s(&weight)?,
+                bias: f32s(&get(k, LayerTensor::Bias)?)?,
+            })
         })
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    // export's writer sorts the header, so the same weights always give the same file bytes
-    // (and the same `source_sha256` in the int8 artifact).
-    let bytes = export::st_write::serialize(&owned, &metadata.into_iter().collect())?;
-    write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
+        .collect()
 }
 
-/// Loads every tensor of a safetensors file into `varmap` (a cached teacher).
-pub fn load_into(path: &Path, varmap: &mut VarMap) -> anyhow::Result<()> {
-    varmap.load(path).with_context(|| {
-        format!(
-            "{}: cannot load these weights into the model",
-            path.display()
-        )
-    })
+/// A tensor's values as f32 on the host, row-major.
+fn f32s(t: &Tensor) -> candle_core::Result<Vec<f32>> {
+    t.to_device(&Device::Cpu)?
+        .to_dtype(DType::F32)?
+        .flatten_all()?
+        .to_vec1::<f32>()
 }

@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use candle_core::{Device, Tensor};
+use export::fsutil::write_atomic;
 use sha2::{Digest, Sha256};
-
-use crate::fsutil::write_atomic;
 
 /// Hex SHA-256 of some byte slices, in order.
 pub fn hash_parts(parts: &[&[u8]]) -> String {

@@ -14,10 +14,10 @@ use rand_chacha::ChaCha8Rng;
 use crate::config::{Config, Precision, TeacherConfig, TeacherKind};
 use crate::data::prepared::Prepared;
 use crate::nn::{Classifier, Cnn, CnnSpec, Mlp, count_params, predict_logits};
-use crate::students::float_model::save_varmap;
 use crate::teacher::cache::{Cache, hash_parts};
 use crate::training::metrics::{EpochRecord, Metrics};
 use crate::training::progress::EpochProgress;
+use crate::training::weights::{load_into, save_varmap};
 use crate::training::{Job, TrainData, train};
 
 /// The teacher itself, kept to label new inputs (a transfer set).
@@ -170,7 +170,7 @@ pub fn get(
     }
     .to_string();
     if path.exists() {
-        crate::students::float_model::load_into(&path, &mut varmap)?;
+        load_into(&path, &mut varmap)?;
         progress.println(&format!(
             "teacher: reusing the cached {label} {}",
             path.display()
@@ -201,7 +201,7 @@ pub fn get(
         };
         let trained = train(model.as_ref(), &varmap, &data, &job, metrics, progress)?;
         (history, outcome) = (trained.history, Some(trained.outcome));
-        save_varmap(&path, &varmap, Vec::new(), Default::default())?;
+        save_varmap(&path, &varmap)?;
     }
     let train_logits = logits_cached(
         cache,

@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::Context;
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
+use export::fsutil::write_atomic;
 
-use crate::fsutil::write_atomic;
 use crate::training::metrics::EpochRecord;
 use crate::training::optim::AdamW;
 

@@ -14,7 +14,6 @@ use crate::config::TrainConfig;
 use crate::data::augment::Augmenter;
 use crate::nn::fast_mlp::{Targets, host_vec};
 use crate::nn::{Classifier, FastStep, Mode, predict_logits};
-use crate::students::float_model::save_varmap;
 use crate::training::budget::{Best, Outcome, Stop, batch_size, patience_epochs, planned_epochs};
 use crate::training::checkpoint;
 use crate::training::divergence::{LossGuard, kept_note};
@@ -22,6 +21,7 @@ use crate::training::loss::{self, KdLoss};
 use crate::training::metrics::{EpochRecord, Metrics};
 use crate::training::optim::{AdamW, AdamWConfig, FusedAdamW};
 use crate::training::progress::EpochProgress;
+use crate::training::weights::save_varmap;
 
 /// The tensors of one training job, already normalized and on the training device.
 pub struct TrainData<'a> {
@@ -202,8 +202,7 @@ pub fn train(
         // The best weights first: a run interrupted between the two files resumes with a
         // history whose best epoch has its weights on disk.
         if best.offer(&record) {
-            save_varmap(&best_path, varmap, Vec::new(), Default::default())
-                .with_context(|| format!("saving {}", best_path.display()))?;
+            save_varmap(&best_path, varmap)?;
         }
         history.push(record);
         checkpoint::save(&job.checkpoint, varmap, &opt, &history, model.train_state())

@@ -55,6 +55,7 @@ pub fn mlp(f: usize, hidden: &[usize], c: usize, seed: u64) -> FloatModel {
         std: vec![0.29],
         body: FloatBody::Mlp(layers),
         source_sha256: [7; 32],
+        config: None,
     }
 }
 
@@ -76,6 +77,7 @@ pub fn tree(f: usize, depth: u32, c: usize, seed: u64) -> FloatModel {
         std: r.vec(f, 0.2, 0.4),
         body: FloatBody::Tree(t),
         source_sha256: [9; 32],
+        config: None,
     }
 }
 

@@ -4,12 +4,14 @@
 //! plotters is built without fontconfig/freetype (a bare machine must build it), so text goes
 //! through ab_glyph with DejaVu Sans embedded by the `dejavu` crate; every entry point calls
 //! `register_font` first because drawing with an unregistered font is an error. Each file is
-//! rendered to `<stem>.tmp.png` (the encoder picks the format from the extension) and renamed,
-//! so a failed or interrupted run never leaves a half-written plot under the final name.
+//! rendered to export's temporary name for it (`fsutil::tmp_path`, which keeps the `.png`
+//! the encoder picks the format from), then synced and renamed (`fsutil::persist`), so a
+//! failed or interrupted run never leaves a half-written plot under the final name.
 
 use std::path::Path;
 use std::sync::OnceLock;
 
+use export::fsutil;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -52,8 +54,8 @@ pub enum PlotError {
     Input(String),
     #[error("drawing failed: {0}")]
     Draw(String),
-    #[error("writing {0}: {1}")]
-    Io(String, #[source] std::io::Error),
+    #[error("writing the plot: {0}")]
+    Write(#[source] export::ExportError),
 }
 
 pub(crate) fn de(e: impl std::fmt::Display) -> PlotError {
@@ -83,39 +85,40 @@ pub struct Tile {
 
 pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
-/// Renders `draw` onto a white `w`×`h` canvas at `<stem>.tmp.png`, then renames it to `path`.
+/// Renders `draw` onto a white `w`×`h` canvas at `path`'s temporary name, then syncs and
+/// renames it to `path`.
 pub(crate) fn write_atomic<F>(path: &Path, (w, h): (usize, usize), draw: F) -> Result<(), PlotError>
 where
     F: FnOnce(&Area) -> Result<(), PlotError>,
 {
     register_font()?;
     let shown = path.display().to_string();
-    let Some(stem) = path.file_stem() else {
+    if path.file_stem().is_none() {
         return Err(PlotError::Input(format!("{shown} has no file name")));
-    };
+    }
     if !(1..=MAX_SIDE).contains(&w) || !(1..=MAX_SIDE).contains(&h) {
         return Err(PlotError::Input(format!(
             "canvas {w}x{h} is outside 1..={MAX_SIDE}"
         )));
     }
-    let mut name = stem.to_os_string();
-    name.push(".tmp.png");
-    let tmp = path.with_file_name(name);
+    let tmp = fsutil::tmp_path(path);
     let drawn = (|| {
         let root = BitMapBackend::new(&tmp, (w as u32, h as u32)).into_drawing_area();
         root.fill(&WHITE).map_err(de)?;
         draw(&root)?;
         root.present().map_err(de)
     })(); // on error the backend's Drop may still save a partial tmp file: removed below
-    let res = match drawn {
-        Err(PlotError::Draw(m)) => Err(PlotError::Draw(format!("{shown}: {m}"))),
-        Err(e) => Err(e),
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| PlotError::Io(shown, e)),
-    };
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    match drawn {
+        // persist removes the temporary file itself if it fails.
+        Ok(()) => fsutil::persist(&tmp, path).map_err(PlotError::Write),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(match e {
+                PlotError::Draw(m) => PlotError::Draw(format!("{shown}: {m}")),
+                e => e,
+            })
+        }
     }
-    res
 }
 
 pub(crate) fn style(size: f64, ink: RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {

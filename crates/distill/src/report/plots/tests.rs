@@ -49,7 +49,7 @@ fn curves_render_and_reject_empty() -> R {
         "validation accuracy",
     )?;
     assert_eq!(png_size(&p)?, (1200, 520));
-    assert!(!d.join("curves.tmp.png").exists());
+    assert!(!fsutil::tmp_path(&p).exists());
     let nan = [curve("diverged", 3, |_| f64::NAN)];
     let e = training_curves(&d.join("e.png"), "t", &loss, &nan, "v");
     assert!(
@@ -61,7 +61,8 @@ fn curves_render_and_reject_empty() -> R {
         matches!(e, Err(PlotError::Empty(m)) if m.contains("loss")),
         "{e:?}"
     );
-    assert!(!d.join("e.png").exists() && !d.join("e.tmp.png").exists());
+    let e_png = d.join("e.png");
+    assert!(!e_png.exists() && !fsutil::tmp_path(&e_png).exists());
     let e = training_curves(&d.join("no/such/dir.png"), "t", &loss, &acc, "v");
     assert!(matches!(e, Err(PlotError::Draw(_))), "{e:?}");
     Ok(std::fs::remove_dir_all(d)?)

@@ -20,6 +20,7 @@ fn view(shape: &[usize], depth: u32, classes: usize) -> TreeView {
             beta: 1.0,
         }),
         source_sha256: [0; 32],
+        config: None,
     };
     TreeView::from_model(&model).unwrap()
 }

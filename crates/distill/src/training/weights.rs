@@ -1,0 +1,49 @@
+//! distill's own weight files: the best epoch's weights and cached teachers. These are plain
+//! dumps of a parameter map for distill to read back, not the float student contract (that
+//! one is written by `export::FloatModel::save`, see `students::float_model`).
+use std::path::Path;
+
+use anyhow::Context;
+use candle_core::{DType, Device};
+use candle_nn::VarMap;
+use export::st_write::Owned;
+
+/// Writes every variable of `varmap` as F32, atomically, through export's sorted writer, so
+/// the same weights always give the same file bytes.
+pub fn save_varmap(path: &Path, varmap: &VarMap) -> anyhow::Result<()> {
+    let owned = {
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
+        data.iter()
+            .map(|(name, v)| {
+                let t = v.as_tensor();
+                let values = t
+                    .to_device(&Device::Cpu)?
+                    .to_dtype(DType::F32)?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?;
+                let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                Ok(Owned::new(
+                    name,
+                    safetensors::Dtype::F32,
+                    t.dims().to_vec(),
+                    bytes,
+                ))
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?
+    };
+    let bytes = export::st_write::serialize(&owned, &Default::default())?;
+    export::fsutil::write_atomic(path, &bytes).with_context(|| format!("saving {}", path.display()))
+}
+
+/// Loads every tensor of a safetensors file into `varmap` (a cached teacher).
+pub fn load_into(path: &Path, varmap: &mut VarMap) -> anyhow::Result<()> {
+    varmap.load(path).with_context(|| {
+        format!(
+            "{}: cannot load these weights into the model",
+            path.display()
+        )
+    })
+}
