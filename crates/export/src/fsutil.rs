@@ -53,6 +53,30 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     rename(&tmp, path)
 }
 
+/// Like [`write_atomic`] but without the sync: atomic against an error or a crash of this
+/// process, not against a power cut. For files rewritten every epoch (training checkpoints,
+/// the best epoch's weights), where the next epoch writes them again: syncing each one made
+/// a 426-row table's run 27% slower (43.6 s → 55.4 s, its 1.4 M-parameter teacher saved
+/// every epoch).
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("teacher.ckpt.safetensors");
+/// export::fsutil::replace_unsynced(&path, b"epoch 1")?;
+/// export::fsutil::replace_unsynced(&path, b"epoch 2")?;
+/// assert_eq!(std::fs::read(&path)?, b"epoch 2");
+/// assert_eq!(std::fs::read_dir(dir.path())?.count(), 1, "no temporary file left");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_path(path);
+    if let Err(e) = fs::write(&tmp, bytes) {
+        let _ = fs::remove_file(&tmp);
+        return Err(ExportError::io(&tmp, e));
+    }
+    rename(&tmp, path)
+}
+
 /// Syncs `tmp` (a finished file another writer produced at [`tmp_path`]`(path)`) and renames
 /// it over `path`; on error `tmp` is removed.
 pub fn persist(tmp: &Path, path: &Path) -> Result<()> {

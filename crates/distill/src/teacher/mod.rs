@@ -201,7 +201,7 @@ pub fn get(
         };
         let trained = train(model.as_ref(), &varmap, &data, &job, metrics, progress)?;
         (history, outcome) = (trained.history, Some(trained.outcome));
-        save_varmap(&path, &varmap)?;
+        save_varmap(&path, &varmap, true)?;
     }
     let train_logits = logits_cached(
         cache,

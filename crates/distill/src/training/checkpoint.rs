@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
-use export::fsutil::write_atomic;
+use export::fsutil::replace_unsynced;
 
 use crate::training::metrics::EpochRecord;
 use crate::training::optim::AdamW;
@@ -65,7 +65,7 @@ pub fn save(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    write_atomic(path, &bytes)?;
+    replace_unsynced(path, &bytes)?;
     Ok(())
 }
 

@@ -202,7 +202,7 @@ pub fn train(
         // The best weights first: a run interrupted between the two files resumes with a
         // history whose best epoch has its weights on disk.
         if best.offer(&record) {
-            save_varmap(&best_path, varmap)?;
+            save_varmap(&best_path, varmap, false)?;
         }
         history.push(record);
         checkpoint::save(&job.checkpoint, varmap, &opt, &history, model.train_state())

@@ -9,8 +9,10 @@ use candle_nn::VarMap;
 use export::st_write::Owned;
 
 /// Writes every variable of `varmap` as F32, atomically, through export's sorted writer, so
-/// the same weights always give the same file bytes.
-pub fn save_varmap(path: &Path, varmap: &VarMap) -> anyhow::Result<()> {
+/// the same weights always give the same file bytes. `durable` syncs the file to disk (a
+/// cached teacher); without it the write is atomic but unsynced (the best epoch's weights,
+/// rewritten as training improves: see `export::fsutil::replace_unsynced`).
+pub fn save_varmap(path: &Path, varmap: &VarMap, durable: bool) -> anyhow::Result<()> {
     let owned = {
         let data = varmap
             .data()
@@ -35,7 +37,11 @@ pub fn save_varmap(path: &Path, varmap: &VarMap) -> anyhow::Result<()> {
             .collect::<candle_core::Result<Vec<_>>>()?
     };
     let bytes = export::st_write::serialize(&owned, &Default::default())?;
-    export::fsutil::write_atomic(path, &bytes).with_context(|| format!("saving {}", path.display()))
+    let written = match durable {
+        true => export::fsutil::write_atomic(path, &bytes),
+        false => export::fsutil::replace_unsynced(path, &bytes),
+    };
+    written.with_context(|| format!("saving {}", path.display()))
 }
 
 /// Loads every tensor of a safetensors file into `varmap` (a cached teacher).
