@@ -131,7 +131,7 @@ pub struct Cli {
     /// any split.
     #[arg(long)]
     pub min_val_rows: Option<usize>,
-    /// Run name; outputs go to <out>/<name>/.
+    /// Run name; outputs go to `<out>/<name>/`.
     #[arg(long)]
     pub name: Option<String>,
     /// Folder that holds the run folders.

@@ -21,7 +21,7 @@ use crate::training::loss::{self, KdLoss};
 use crate::training::metrics::{EpochRecord, Metrics};
 use crate::training::optim::{AdamW, AdamWConfig, FusedAdamW};
 use crate::training::progress::EpochProgress;
-use crate::training::weights::save_varmap;
+use crate::training::weights::{restore_weights, save_varmap};
 
 /// The tensors of one training job, already normalized and on the training device.
 pub struct TrainData<'a> {
@@ -221,29 +221,6 @@ pub fn train(
     };
     progress.println(&format!("{}: {}", job.stage, outcome.describe()));
     Ok(Trained { history, outcome })
-}
-
-/// Sets every parameter of `varmap` from the safetensors file at `path` (the best epoch).
-fn restore_weights(path: &std::path::Path, varmap: &VarMap) -> anyhow::Result<()> {
-    let what = || {
-        format!(
-            "{}: cannot restore the best epoch's weights",
-            path.display()
-        )
-    };
-    let bytes = std::fs::read(path).with_context(what)?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).with_context(what)?;
-    let data = varmap
-        .data()
-        .lock()
-        .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
-    for (name, var) in data.iter() {
-        let view = st.tensor(name).with_context(what)?;
-        let t = candle_core::safetensors::Load::load(&view, var.device())?;
-        anyhow::ensure!(t.dims() == var.dims(), "{}: {name} changed shape", what());
-        var.set(&t.to_dtype(var.dtype())?)?;
-    }
-    Ok(())
 }
 
 /// A model the CPU trains through its hand-written step, with the data on the host.

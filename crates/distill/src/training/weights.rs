@@ -53,3 +53,26 @@ pub fn load_into(path: &Path, varmap: &mut VarMap) -> anyhow::Result<()> {
         )
     })
 }
+
+/// Sets every parameter of `varmap` from the safetensors file at `path` (the best epoch).
+pub fn restore_weights(path: &Path, varmap: &VarMap) -> anyhow::Result<()> {
+    let what = || {
+        format!(
+            "{}: cannot restore the best epoch's weights",
+            path.display()
+        )
+    };
+    let bytes = std::fs::read(path).with_context(what)?;
+    let st = safetensors::SafeTensors::deserialize(&bytes).with_context(what)?;
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
+    for (name, var) in data.iter() {
+        let view = st.tensor(name).with_context(what)?;
+        let t = candle_core::safetensors::Load::load(&view, var.device())?;
+        anyhow::ensure!(t.dims() == var.dims(), "{}: {name} changed shape", what());
+        var.set(&t.to_dtype(var.dtype())?)?;
+    }
+    Ok(())
+}

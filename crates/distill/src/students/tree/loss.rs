@@ -89,7 +89,7 @@ pub fn tree_loss(
     Ok(loss)
 }
 
-/// Σ_ℓ P_ℓ · −log softmax(φ_ℓ)[y], averaged over the rows the mask keeps.
+/// Σ_ℓ P_ℓ · −log softmax(φ_ℓ)\[y\], averaged over the rows the mask keeps.
 pub fn path_weighted_ce(
     leaves: &Tensor,
     leaf_paths: &Tensor,
