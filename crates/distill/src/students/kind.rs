@@ -37,6 +37,11 @@ pub trait Kind: Sync {
         Ok(())
     }
 
+    /// Checks the settings a run of this kind needs (none by default).
+    fn validate(&self, _cfg: &Config) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// Pictures drawn from the saved KD student; side products that never fail a run.
     fn pictures(&self) -> &'static [Picture] {
         &[]

@@ -42,6 +42,10 @@ impl Kind for TreeKind {
         inner * (features + 8) + (inner + 1) * (classes + 1)
     }
 
+    fn validate(&self, cfg: &Config) -> anyhow::Result<()> {
+        super::validate(cfg)
+    }
+
     fn report_section(&self, md: &mut String, r: &Report) -> anyhow::Result<()> {
         super::report::write(md, r)
     }

@@ -1,5 +1,6 @@
 //! The soft decision tree student (Frosst & Hinton 2017): the model, its loss and fast CPU
 //! step, its report section and its pictures.
+mod config;
 pub mod fast;
 pub mod figure;
 mod kind;
@@ -8,5 +9,6 @@ mod model;
 pub mod plots;
 pub mod report;
 
+pub use config::{TreeConfig, validate};
 pub use kind::TreeKind;
 pub use model::*;
