@@ -29,6 +29,21 @@ fn distill(out: &Path, extra: &[&str]) -> Output {
     cmd.output().expect("the distill binary runs")
 }
 
+/// A run on the data folder `data` (not the subset), writing under `out`.
+fn distill_on(out: &Path, data: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_distill"))
+        .arg("--no-progress")
+        .arg("--out")
+        .arg(out)
+        .arg("--cache")
+        .arg(out.join("cache"))
+        .arg("--data")
+        .arg(data)
+        .args(extra)
+        .output()
+        .expect("the distill binary runs")
+}
+
 /// Every tensor of a safetensors file: (name, shape, bytes), sorted by name.
 fn tensors(bytes: &[u8]) -> Vec<(String, Vec<usize>, Vec<u8>)> {
     let st = safetensors::SafeTensors::deserialize(bytes).unwrap();
@@ -464,16 +479,20 @@ fn a_table_is_standardized_per_feature_by_default() {
     };
     std::fs::write(data.join("train.csv"), rows(120, 0)).unwrap();
     std::fs::write(data.join("test.csv"), rows(40, 3)).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_distill"))
-        .args(["--no-progress", "--teacher", "mlp", "--teacher-epochs", "1"])
-        .args(["--student-epochs", "1", "--name", "t", "--out"])
-        .arg(dir.path())
-        .arg("--cache")
-        .arg(dir.path().join("cache"))
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let o = distill_on(
+        dir.path(),
+        &data,
+        &[
+            "--teacher",
+            "mlp",
+            "--teacher-epochs",
+            "1",
+            "--student-epochs",
+            "1",
+            "--name",
+            "t",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let m = export::FloatModel::load(&dir.path().join("t/student.safetensors")).unwrap();
     assert_eq!(m.mean.len(), 3, "one mean per feature");
@@ -514,22 +533,19 @@ fn a_ts_pair_trains_as_it_is_with_its_class_names() {
     };
     std::fs::write(data.join("Toy_TRAIN.ts"), series(60, 0)).unwrap();
     std::fs::write(data.join("Toy_TEST.ts"), series(30, 1)).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_distill"))
-        .args([
-            "--no-progress",
+    let o = distill_on(
+        dir.path(),
+        &data,
+        &[
             "--teacher-epochs",
             "1",
             "--student-epochs",
             "2",
-        ])
-        .args(["--no-export", "--name", "ts", "--out"])
-        .arg(dir.path())
-        .arg("--cache")
-        .arg(dir.path().join("cache"))
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
+            "--no-export",
+            "--name",
+            "ts",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let log = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
     assert!(
