@@ -11,6 +11,5 @@ pub mod nn;
 pub mod report;
 pub mod run;
 pub mod students;
-pub mod sweep;
 pub mod teacher;
 pub mod training;

@@ -8,7 +8,7 @@ use distill::cli::SweepArgs;
 /// `distill sweep`: trees of several depths, label-only / distilled / + transfer set.
 pub fn sweep(a: &SweepArgs) -> anyhow::Result<()> {
     let cfg = a.run.resolve()?;
-    let path = distill::sweep::sweep(&cfg, &a.run.options()?, &a.depths)?;
+    let path = distill::students::tree::sweep::sweep(&cfg, &a.run.options()?, &a.depths)?;
     print!("{}", std::fs::read_to_string(&path)?);
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod loss;
 mod model;
 pub mod plots;
 pub mod report;
+pub mod sweep;
 
 pub use config::{TreeConfig, validate};
 pub use kind::TreeKind;
