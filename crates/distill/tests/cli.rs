@@ -355,7 +355,7 @@ fn val_fraction_zero_trains_on_every_row_and_reports_no_validation() {
     assert!(o.status.success(), "{}", stderr(&o));
     let log = stderr(&o);
     assert!(
-        !log.contains(" val ") && log.contains("no validation split: 60 of 600 rows"),
+        !log.contains(" val ") && log.contains("data: No validation split: 60 of 600 rows"),
         "{log}"
     );
     let report = std::fs::read_to_string(dir.path().join("small/report.md")).unwrap();

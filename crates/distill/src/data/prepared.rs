@@ -50,9 +50,9 @@ impl Prepared {
         let n_val = val_rows(full.len(), cfg.data.val_fraction);
         let no_val_reason = (n_val > 0 && n_val < cfg.data.min_val_rows).then(|| {
             format!(
-                "no validation split: {n_val} of {} rows would be too few to choose epochs \
+                "No validation split: {n_val} of {} rows would be too few to choose epochs \
                  or distillation settings on (data.min_val_rows = {}), so every model trained \
-                 on all rows for its step budget",
+                 on all rows for its whole budget",
                 full.len(),
                 cfg.data.min_val_rows
             )

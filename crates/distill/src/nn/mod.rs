@@ -85,6 +85,15 @@ pub trait Classifier {
     }
 }
 
+/// A tensor's values as f32 on the host, row-major (any device, any float dtype): what the
+/// files distill writes hold.
+pub fn host_f32(t: &Tensor) -> Result<Vec<f32>> {
+    t.to_device(&Device::Cpu)?
+        .to_dtype(DType::F32)?
+        .flatten_all()?
+        .to_vec1::<f32>()
+}
+
 /// Creates a parameter in `varmap` under `name`, drawn U(−1/√fan_in, 1/√fan_in) like
 /// PyTorch's default, or reuses the one already there (a loaded checkpoint).
 pub fn param(

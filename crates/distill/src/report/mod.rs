@@ -129,10 +129,6 @@ impl Report<'_> {
             c.seed
         )?;
         if let Some(why) = self.no_val_reason {
-            let mut why = why.to_string();
-            if let Some(first) = why.get_mut(..1) {
-                first.make_ascii_uppercase();
-            }
             writeln!(md, "{why}.")?;
         }
         if self.kd_trials.is_empty() {

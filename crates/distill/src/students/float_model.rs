@@ -4,12 +4,12 @@
 use std::path::Path;
 
 use anyhow::Context;
-use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use export::{Dense, FloatBody, FloatModel};
 use runtime_nostd::format::{LayerTensor, layer_name};
 
 use crate::data::Normalization;
+use crate::nn::host_f32;
 use crate::students::tree::SoftTree;
 
 #[cfg(test)]
@@ -41,9 +41,9 @@ pub fn save_mlp(
 pub fn save_tree(path: &Path, tree: &SoftTree, meta: &StudentMeta) -> anyhow::Result<()> {
     let body = FloatBody::Tree(export::SoftTree {
         depth: u32::try_from(tree.depth)?,
-        inner_weight: f32s(&tree.weight)?,
-        inner_bias: f32s(&tree.saved_bias()?)?,
-        leaves: f32s(&tree.leaves)?,
+        inner_weight: host_f32(&tree.weight)?,
+        inner_bias: host_f32(&tree.saved_bias()?)?,
+        leaves: host_f32(&tree.leaves)?,
         beta: tree.beta()?,
     });
     save(path, body, meta)
@@ -90,17 +90,9 @@ fn mlp_layers(varmap: &VarMap, count: usize) -> anyhow::Result<Vec<Dense>> {
             Ok(Dense {
                 out_features,
                 in_features,
-                weight: f32s(&weight)?,
-                bias: f32s(&get(k, LayerTensor::Bias)?)?,
+                weight: host_f32(&weight)?,
+                bias: host_f32(&get(k, LayerTensor::Bias)?)?,
             })
         })
         .collect()
-}
-
-/// A tensor's values as f32 on the host, row-major.
-fn f32s(t: &Tensor) -> candle_core::Result<Vec<f32>> {
-    t.to_device(&Device::Cpu)?
-        .to_dtype(DType::F32)?
-        .flatten_all()?
-        .to_vec1::<f32>()
 }

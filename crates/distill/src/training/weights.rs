@@ -3,8 +3,8 @@
 //! one is written by `export::FloatModel::save`, see `students::float_model`).
 use std::path::Path;
 
+use crate::nn::host_f32;
 use anyhow::Context;
-use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use export::st_write::Owned;
 
@@ -21,11 +21,7 @@ pub fn save_varmap(path: &Path, varmap: &VarMap, durable: bool) -> anyhow::Resul
         data.iter()
             .map(|(name, v)| {
                 let t = v.as_tensor();
-                let values = t
-                    .to_device(&Device::Cpu)?
-                    .to_dtype(DType::F32)?
-                    .flatten_all()?
-                    .to_vec1::<f32>()?;
+                let values = host_f32(t)?;
                 let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
                 Ok(Owned::new(
                     name,

@@ -1,5 +1,5 @@
 //! The saved student loads back through export's loader with the candle weights unchanged.
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
