@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, Normalize, Precision, StudentKind, TeacherKind};
+use crate::config::{Config, Normalize, Precision, TeacherKind};
+use crate::students::kind::{FlagValue, KINDS, kind_names};
 use crate::teacher::onnx::OnnxInput;
 use crate::training::loss::SoftLoss;
 
@@ -156,33 +157,13 @@ pub struct Cli {
     /// Teacher arithmetic: f32, or bf16 compute from f32 weights (mixed precision, for GPUs).
     #[arg(long, value_enum)]
     pub teacher_precision: Option<Precision>,
-    /// Student kind: an MLP, or a soft decision tree (Frosst & Hinton 2017).
-    #[arg(long, value_enum)]
-    pub student: Option<StudentKind>,
-    /// Tree depth (1..=10): 2^d − 1 inner nodes, 2^d leaves.
-    #[arg(long)]
-    pub depth: Option<u32>,
-    /// Tree: initial inverse temperature β of the node sigmoids.
-    #[arg(long)]
-    pub tree_beta: Option<f64>,
-    /// Tree: β at the last epoch, reached geometrically from --tree-beta.
-    #[arg(long)]
-    pub tree_beta_final: Option<f64>,
-    /// Tree: learn β during training.
-    #[arg(long)]
-    pub learn_beta: bool,
-    /// Tree: start each split at the median response of the rows reaching it.
-    #[arg(long)]
-    pub median_init: bool,
-    /// Tree: strength λ of the balance penalty (0 = off).
-    #[arg(long)]
-    pub balance: Option<f64>,
+    /// Student kind: mlp (a multilayer perceptron), tree (a soft decision tree, Frosst &
+    /// Hinton 2017). Each kind's own flags follow the common ones below.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(kind_names()))]
+    pub student: Option<String>,
     /// Student learning rate.
     #[arg(long)]
     pub student_lr: Option<f64>,
-    /// Student hidden sizes, e.g. 128 or 256,64 (empty for none).
-    #[arg(long, value_delimiter = ',')]
-    pub student_hidden: Option<Vec<usize>>,
     #[arg(long)]
     pub student_epochs: Option<usize>,
     /// Early stopping, teacher and students: epochs (and at least 500 steps) without a
@@ -237,6 +218,76 @@ pub struct Cli {
     /// Device: auto (CUDA when built with it and present), cpu, or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    #[command(flatten)]
+    pub kind_flags: KindFlags,
+}
+
+/// The flags the student kinds declare (`Kind::flags`), each setting `student.<kind>.<key>`:
+/// clap learns them from the registry, so a new kind's flags need no line here.
+#[derive(Debug, Default)]
+pub struct KindFlags {
+    /// (kind, key, value) for each flag given.
+    pub set: Vec<(&'static str, &'static str, toml::Value)>,
+}
+
+/// A flag's text as a TOML value: a number or boolean when it reads as one, else a string.
+fn toml_value(text: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+impl clap::FromArgMatches for KindFlags {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut set = Vec::new();
+        for kind in KINDS {
+            for f in kind.flags() {
+                let value = match f.value {
+                    FlagValue::Switch if m.get_flag(f.name) => toml::Value::Boolean(true),
+                    FlagValue::Switch => continue,
+                    FlagValue::One => match m.get_one::<String>(f.name) {
+                        Some(v) => toml_value(v),
+                        None => continue,
+                    },
+                    FlagValue::List => match m.get_one::<String>(f.name) {
+                        Some(v) if v.trim().is_empty() => toml::Value::Array(vec![]),
+                        Some(v) => {
+                            toml::Value::Array(v.split(',').map(|s| toml_value(s.trim())).collect())
+                        }
+                        None => continue,
+                    },
+                };
+                set.push((kind.name(), f.key, value));
+            }
+        }
+        Ok(KindFlags { set })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for KindFlags {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for kind in KINDS {
+            for f in kind.flags() {
+                let arg = clap::Arg::new(f.name).long(f.name).help(f.help);
+                cmd = cmd.arg(match f.value {
+                    FlagValue::Switch => arg.action(clap::ArgAction::SetTrue),
+                    FlagValue::One => arg.value_name("VALUE"),
+                    FlagValue::List => arg.value_name("LIST"),
+                });
+            }
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 impl Cli {
@@ -278,20 +329,17 @@ impl Cli {
         set!(self.teacher_epochs, c.teacher.train.epochs);
         set!(self.teacher_precision, c.teacher.precision);
         set!(self.student, c.student.kind);
-        set!(self.depth, c.student.tree.depth);
-        set!(self.tree_beta, c.student.tree.beta);
-        if let Some(b) = self.tree_beta_final {
-            c.student.tree.beta_final = Some(b);
+        for (kind, key, value) in &self.kind_flags.set {
+            let table = c
+                .student
+                .kinds
+                .entry(kind.to_string())
+                .or_insert_with(|| toml::Table::new().into());
+            if let toml::Value::Table(t) = table {
+                t.insert(key.to_string(), value.clone());
+            }
         }
-        set!(self.balance, c.student.tree.balance);
         set!(self.student_lr, c.student.train.lr);
-        if self.learn_beta {
-            c.student.tree.learn_beta = true;
-        }
-        if self.median_init {
-            c.student.tree.median_init = true;
-        }
-        set!(self.student_hidden, c.student.hidden);
         set!(self.student_epochs, c.student.train.epochs);
         set!(self.patience, c.student.train.patience);
         set!(self.patience, c.teacher.train.patience);
@@ -329,6 +377,7 @@ impl Cli {
         if self.keep_int8 {
             c.export.keep_int8 = true;
         }
+        c.student.fill_kind_settings()?;
         c.validate()?;
         Ok(c)
     }

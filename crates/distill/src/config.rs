@@ -1,5 +1,6 @@
 //! The experiment file: every setting of a run, with defaults that reproduce the README run.
 //! CLI flags override it; the resolved config is saved in the run folder.
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -7,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use crate::data::augment::Augment;
 
 use crate::students::transfer::TransferConfig;
-pub use crate::students::tree::TreeConfig;
 use crate::teacher::onnx::OnnxInput;
 use crate::training::loss::KdLoss;
 
@@ -196,37 +196,68 @@ impl Precision {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum StudentKind {
-    /// A multilayer perceptron of `student.hidden` sizes.
-    Mlp,
-    /// A soft decision tree (Frosst & Hinton 2017) of `student.tree.depth`.
-    Tree,
-}
-
+/// The student: its kind, and each kind's own settings as the table `[student.<kind>]`,
+/// which the kind reads and checks itself (`students::kind`), so a new kind adds no field here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct StudentConfig {
-    pub kind: StudentKind,
-    /// MLP only.
-    pub hidden: Vec<usize>,
-    /// Tree only.
-    pub tree: TreeConfig,
+    /// A registered kind's name: `mlp`, `tree`, … (`students::kind::KINDS`).
+    pub kind: String,
     pub train: TrainConfig,
     /// Train the KD and label-only students with this many seeds and report mean ± std.
     pub seeds: usize,
+    /// `[student.<kind>]` tables, by kind name (checked in `Config::validate`: serde cannot
+    /// deny unknown keys beside a flattened map).
+    #[serde(flatten)]
+    pub kinds: BTreeMap<String, toml::Value>,
 }
 
 impl Default for StudentConfig {
     fn default() -> Self {
         StudentConfig {
-            kind: StudentKind::Mlp,
-            hidden: vec![128],
-            tree: TreeConfig::default(),
+            kind: crate::students::mlp::NAME.into(),
             train: TrainConfig::default(),
             seeds: 1,
+            kinds: BTreeMap::new(),
         }
+    }
+}
+
+impl StudentConfig {
+    /// Checks every `[student.<kind>]` table and writes each back with its defaults filled in,
+    /// adding the chosen kind's table, so the resolved config shows every setting used.
+    pub fn fill_kind_settings(&mut self) -> anyhow::Result<()> {
+        use crate::students::kind::{kind_named, kind_names};
+        kind_named(&self.kind)?;
+        self.kinds
+            .entry(self.kind.clone())
+            .or_insert_with(|| toml::Table::new().into());
+        for (name, value) in self.kinds.iter_mut() {
+            let Ok(kind) = kind_named(name) else {
+                let home: Vec<_> = crate::students::kind::KINDS
+                    .iter()
+                    .filter(|k| {
+                        k.settings(&toml::Table::new())
+                            .is_ok_and(|t| t.contains_key(name))
+                    })
+                    .map(|k| format!("[student.{}]", k.name()))
+                    .collect();
+                let hint = match home.is_empty() {
+                    true => String::new(),
+                    false => format!(" (it is a setting of {})", home.join(" and ")),
+                };
+                anyhow::bail!(
+                    "student.{name} is not a setting{hint}: [student] takes kind, seeds, \
+                     [student.train] and a table per kind ({})",
+                    kind_names().join(", ")
+                );
+            };
+            let toml::Value::Table(t) = value else {
+                anyhow::bail!("student.{name} must be a table of {name} settings");
+            };
+            *t = kind.settings(t)?;
+        }
+        Ok(())
     }
 }
 
@@ -298,6 +329,9 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("{}: cannot read the config: {e}", path.display()))?;
         let mut c: Config =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        c.student
+            .fill_kind_settings()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         // A file that sets the distillation loss means it (unless it asks for the search).
         let raw: toml::Table = toml::from_str(&text)?;
         if let Some(kd) = raw.get("kd").and_then(|v| v.as_table())
@@ -356,11 +390,9 @@ impl Config {
             (0.0..1.0).contains(&self.teacher.dropout),
             "teacher.dropout must be in [0, 1)"
         );
-        anyhow::ensure!(
-            self.student.hidden.iter().all(|&h| h > 0),
-            "student.hidden sizes must be > 0"
-        );
-        crate::students::kind::kind_of(self.student.kind).validate(self)?;
+        let mut student = self.student.clone();
+        student.fill_kind_settings()?;
+        crate::students::kind::kind_of(self)?.validate(self)?;
         let t = &self.transfer;
         anyhow::ensure!(
             (0.0..=1.0).contains(&t.mixup),
@@ -417,18 +449,36 @@ mod tests {
 
     #[test]
     fn tree_settings_are_checked() {
+        use crate::students::kind::store_settings;
+        use crate::students::tree::TreeConfig;
         let mut c: Config =
             toml::from_str("[student]\nkind = \"tree\"\n[student.tree]\ndepth = 4\n").unwrap();
-        assert_eq!(
-            (c.student.kind, c.student.tree.depth),
-            (StudentKind::Tree, 4)
-        );
+        let mut t = TreeConfig::of(&c).unwrap();
+        assert_eq!((c.student.kind.as_str(), t.depth), ("tree", 4));
         c.validate().unwrap();
-        c.student.tree.depth = 11;
-        assert!(c.validate().is_err());
-        c.student.tree.depth = 3;
+        t.depth = 11;
+        store_settings(&mut c, "tree", &t).unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("depth"));
+        t.depth = 3;
+        store_settings(&mut c, "tree", &t).unwrap();
         c.kd.soft = SoftLoss::LogitMse;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn an_unknown_kind_or_a_setting_in_the_wrong_table_is_named() {
+        let c: Config = toml::from_str("[student]\nkind = \"forest\"\n").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("\"forest\"") && e.contains("mlp, tree"), "{e}");
+        let c: Config = toml::from_str("[student]\nhidden = [64]\n").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("student.hidden") && e.contains("[student.mlp]"),
+            "{e}"
+        );
+        let c: Config = toml::from_str("[student.tree]\ndepht = 4\n").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("[student.tree]") && e.contains("depht"), "{e}");
     }
 
     #[test]
@@ -449,8 +499,17 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors() {
-        assert!(toml::from_str::<Config>("[student]\nhiden = [3]\n").is_err());
-        let c: Config = toml::from_str("seed = 3\n[student]\nhidden = [64, 32]\n").unwrap();
-        assert_eq!((c.seed, c.student.hidden), (3, vec![64, 32]));
+        assert!(toml::from_str::<Config>("sede = 3\n").is_err());
+        assert!(toml::from_str::<Config>("[student.train]\nlf = 3\n").is_err());
+        let c: Config = toml::from_str("[student]\nhiden = [3]\n").unwrap();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("student.hiden")
+        );
+        let c: Config = toml::from_str("seed = 3\n[student.mlp]\nhidden = [64, 32]\n").unwrap();
+        let hidden = crate::students::mlp::MlpConfig::of(&c).unwrap().hidden;
+        assert_eq!((c.seed, hidden), (3, vec![64, 32]));
     }
 }

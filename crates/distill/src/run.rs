@@ -158,8 +158,8 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         resume: opts.resume,
         progress: &progress,
     };
-    let kind = kind_of(cfg.student.kind);
-    let int8_bytes = kind.int8_bytes(cfg, p.features, p.classes);
+    let kind = kind_of(cfg)?;
+    let int8_bytes = kind.int8_bytes(cfg, p.features, p.classes)?;
     let mut seeds = SeedSummary::default();
     let (mut kd_used, mut trials) = (cfg.kd, Vec::new());
     for seed_index in 0..cfg.student.seeds.max(1) as u64 {

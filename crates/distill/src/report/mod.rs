@@ -248,7 +248,7 @@ impl Report<'_> {
                 writeln!(md, "\nMean gain of distillation: {:+.2} points.", km - lm)?;
             }
         }
-        crate::students::kind::kind_of(c.student.kind).report_section(&mut md, self)?;
+        crate::students::kind::kind_of(c)?.report_section(&mut md, self)?;
         if let Some(why) = self.export_failed {
             writeln!(
                 md,

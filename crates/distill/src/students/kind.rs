@@ -1,14 +1,18 @@
 //! The extension point for student kinds. Everything kind-specific (the network, its fast
 //! step, how it is saved, its report section and pictures) sits behind [`Kind`] and
-//! [`Student`] in the kind's folder; the pipeline only calls these traits. A new kind is
-//! a folder under `students/` plus its line in [`kind_of`].
+//! [`Student`] in the kind's folder, and so are its settings (the `[student.<name>]` table
+//! of the experiment file) and its command-line flags ([`Flag`]); the pipeline only calls
+//! these traits. A new kind is a folder under `students/` plus its line in [`KINDS`].
 use std::path::Path;
 
 use candle_core::{Result, Tensor};
 use candle_nn::VarMap;
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{Config, StudentKind};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::Config;
 use crate::data::prepared::Prepared;
 use crate::nn::Classifier;
 use crate::report::Report;
@@ -18,8 +22,39 @@ use crate::students::float_model::StudentMeta;
 /// from that folder (it reads `student.safetensors`).
 pub type Picture = (&'static str, fn(&Path) -> anyhow::Result<()>);
 
+/// A flag a kind adds to the main job: `--<name> VALUE` sets `student.<kind>.<key>`.
+pub struct Flag {
+    pub name: &'static str,
+    pub key: &'static str,
+    pub help: &'static str,
+    pub value: FlagValue,
+}
+
+/// What a [`Flag`] takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FlagValue {
+    /// One value, read as TOML (`6`, `0.5`, `true`) or else as a string.
+    One,
+    /// Comma-separated values, e.g. `256,64` (empty for none).
+    List,
+    /// No value: sets `true`.
+    Switch,
+}
+
 /// What the pipeline asks of a student kind.
 pub trait Kind: Sync {
+    /// Its name: the value of `student.kind` and of its settings table `[student.<name>]`.
+    fn name(&self) -> &'static str;
+
+    /// Its settings table with every default filled in, or the error that names what is wrong
+    /// in it (an unknown key, a value of the wrong type). The resolved config holds this form.
+    fn settings(&self, table: &toml::Table) -> anyhow::Result<toml::Table>;
+
+    /// The flags it adds to the main job.
+    fn flags(&self) -> &'static [Flag] {
+        &[]
+    }
+
     /// A fresh student with seeded parameters in `varmap`.
     fn build(
         &self,
@@ -30,7 +65,7 @@ pub trait Kind: Sync {
     ) -> Result<Box<dyn Student>>;
 
     /// The size its int8 artifact will have, in bytes, without the container header.
-    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> usize;
+    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> anyhow::Result<usize>;
 
     /// Its own section of `report.md`, after the common tables (none by default).
     fn report_section(&self, _md: &mut String, _r: &Report) -> anyhow::Result<()> {
@@ -63,9 +98,104 @@ pub trait Student {
 }
 
 /// The registry: the one place that names every kind.
-pub fn kind_of(kind: StudentKind) -> &'static dyn Kind {
-    match kind {
-        StudentKind::Mlp => &super::mlp::MlpKind,
-        StudentKind::Tree => &super::tree::TreeKind,
+pub const KINDS: &[&dyn Kind] = &[&super::mlp::MlpKind, &super::tree::TreeKind];
+
+/// Every kind's name, in registry order.
+pub fn kind_names() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.name()).collect()
+}
+
+/// The kind called `name`, or an error that lists the kinds there are.
+pub fn kind_named(name: &str) -> anyhow::Result<&'static dyn Kind> {
+    KINDS
+        .iter()
+        .copied()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "student.kind: no student kind {name:?}; there are {}",
+                kind_names().join(", ")
+            )
+        })
+}
+
+/// The kind the config names (checked by `Config::validate`).
+pub fn kind_of(cfg: &Config) -> anyhow::Result<&'static dyn Kind> {
+    kind_named(&cfg.student.kind)
+}
+
+/// A kind's typed settings from its table in `cfg` (the defaults when there is none): the
+/// kind's implementation of [`Kind::settings`] and its accessor both go through here.
+pub fn settings_of<T: DeserializeOwned + Default>(cfg: &Config, kind: &str) -> anyhow::Result<T> {
+    match cfg.student.kinds.get(kind) {
+        Some(toml::Value::Table(t)) => parse_settings(kind, t),
+        Some(_) => anyhow::bail!("student.{kind} must be a table of {kind} settings"),
+        None => Ok(T::default()),
+    }
+}
+
+/// `table` read as `T`, the error prefixed with the table's name.
+pub fn parse_settings<T: DeserializeOwned>(kind: &str, table: &toml::Table) -> anyhow::Result<T> {
+    T::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+        anyhow::anyhow!(
+            "[student.{kind}]: {}",
+            e.to_string().trim().replace('\n', " ")
+        )
+    })
+}
+
+/// `value` written back as kind `kind`'s table of `cfg` (for commands that vary a setting).
+pub fn store_settings<T: Serialize>(cfg: &mut Config, kind: &str, value: &T) -> anyhow::Result<()> {
+    let toml::Value::Table(t) = toml::Value::try_from(value)? else {
+        anyhow::bail!("[student.{kind}]: settings must serialize to a table")
+    };
+    cfg.student.kinds.insert(kind.to_string(), t.into());
+    Ok(())
+}
+
+/// The settings table of a kind whose settings type is `T`: parsed, then written back with
+/// the defaults filled in.
+pub fn normalized<T: DeserializeOwned + Serialize>(
+    kind: &str,
+    table: &toml::Table,
+) -> anyhow::Result<toml::Table> {
+    let v: T = parse_settings(kind, table)?;
+    match toml::Value::try_from(&v)? {
+        toml::Value::Table(t) => Ok(t),
+        _ => anyhow::bail!("[student.{kind}]: settings must serialize to a table"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_flags_are_unique_across_kinds() {
+        let mut names = kind_names();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), KINDS.len());
+        let mut flags: Vec<_> = KINDS
+            .iter()
+            .flat_map(|k| k.flags())
+            .map(|f| f.name)
+            .collect();
+        let n = flags.len();
+        flags.sort_unstable();
+        flags.dedup();
+        assert_eq!(flags.len(), n, "two kinds declare the same flag");
+    }
+
+    #[test]
+    fn every_kind_fills_its_defaults_and_rejects_unknown_keys() {
+        for k in KINDS {
+            let filled = k.settings(&toml::Table::new()).unwrap();
+            assert_eq!(k.settings(&filled).unwrap(), filled, "{}", k.name());
+            let mut bad = filled.clone();
+            bad.insert("no_such_setting".into(), toml::Value::Integer(1));
+            let e = k.settings(&bad).unwrap_err().to_string();
+            assert!(e.contains("no_such_setting") && e.contains(k.name()), "{e}");
+        }
     }
 }

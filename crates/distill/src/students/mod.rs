@@ -10,7 +10,7 @@ use candle_nn::VarMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{Config, StudentKind};
+use crate::config::Config;
 use crate::data::prepared::Prepared;
 use crate::nn::{count_params, predict_logits};
 use crate::run::{RunDir, logits_accuracy};
@@ -75,8 +75,8 @@ pub fn train_student(
 /// a user sees at once whether the teacher and the students beat it. Not saved.
 pub fn train_linear(ctx: &Ctx, metrics: &mut Metrics) -> anyhow::Result<Student> {
     let mut cfg = ctx.cfg.clone();
-    cfg.student.kind = StudentKind::Mlp;
-    cfg.student.hidden.clear();
+    cfg.student.kind = mlp::NAME.into();
+    kind::store_settings(&mut cfg, mlp::NAME, &mlp::MlpConfig { hidden: vec![] })?;
     let lin = Ctx { cfg: &cfg, ..*ctx };
     Ok(fit(&lin, None, 0, "linear", metrics)?.student)
 }
@@ -191,7 +191,9 @@ fn fit(
     let seed = cfg.seed.wrapping_add(2).wrapping_add(1000 * seed_index);
     let varmap = VarMap::new();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let model = kind::kind_of(cfg.student.kind).build(cfg, p, &varmap, &mut rng)?;
+    let model = kind::kind_of(cfg)
+        .map_err(candle_core::Error::msg)?
+        .build(cfg, p, &varmap, &mut rng)?;
     let data = match (kd, ctx.kd_data) {
         (Some(_), Some(d)) => TrainData {
             x: &d.x,

@@ -4,8 +4,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::config::TreeConfig;
 use crate::nn::Mlp;
+use crate::students::tree::TreeConfig;
 
 fn meta_for<'a>(norm: &'a Normalization, classes: &'a [String]) -> StudentMeta<'a> {
     StudentMeta {

@@ -1,5 +1,7 @@
 //! The MLP student: dense layers with ReLU between them, trained through `nn`'s fast MLP
 //! step on the CPU.
+mod config;
+
 use std::path::Path;
 
 use candle_core::Result;
@@ -10,11 +12,32 @@ use crate::config::Config;
 use crate::data::prepared::Prepared;
 use crate::nn::{Classifier, Mlp};
 use crate::students::float_model::{StudentMeta, save_mlp};
-use crate::students::kind::{Kind, Student};
+use crate::students::kind::{Flag, Kind, Student, normalized};
+
+pub use config::MlpConfig;
+
+/// The kind's name in `student.kind` and its settings table.
+pub const NAME: &str = "mlp";
 
 pub struct MlpKind;
 
 impl Kind for MlpKind {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn settings(&self, table: &toml::Table) -> anyhow::Result<toml::Table> {
+        normalized::<MlpConfig>(NAME, table)
+    }
+
+    fn flags(&self) -> &'static [Flag] {
+        config::FLAGS
+    }
+
+    fn validate(&self, cfg: &Config) -> anyhow::Result<()> {
+        MlpConfig::of(cfg)?.validate()
+    }
+
     fn build(
         &self,
         cfg: &Config,
@@ -22,16 +45,16 @@ impl Kind for MlpKind {
         varmap: &VarMap,
         rng: &mut ChaCha8Rng,
     ) -> Result<Box<dyn Student>> {
-        let hidden = cfg.student.hidden.clone();
+        let hidden = MlpConfig::of(cfg).map_err(candle_core::Error::msg)?.hidden;
         let mlp = Mlp::new(varmap, p.features, &hidden, p.classes, 0.0, rng, &p.device)?;
         Ok(Box::new(MlpStudent { mlp, hidden }))
     }
 
-    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> usize {
+    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> anyhow::Result<usize> {
         let mut widths = vec![features];
-        widths.extend_from_slice(&cfg.student.hidden);
+        widths.extend(MlpConfig::of(cfg)?.hidden);
         widths.push(classes);
-        dense_int8_bytes(&widths)
+        Ok(dense_int8_bytes(&widths))
     }
 }
 

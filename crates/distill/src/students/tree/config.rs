@@ -3,6 +3,7 @@ use runtime_nostd::format as fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::students::kind::{Flag, FlagValue, settings_of};
 use crate::training::loss::SoftLoss;
 
 /// The soft decision tree student (Frosst & Hinton 2017).
@@ -45,10 +46,56 @@ impl Default for TreeConfig {
     }
 }
 
+impl TreeConfig {
+    /// The tree settings of `cfg` (checked by `Config::validate`).
+    pub fn of(cfg: &Config) -> anyhow::Result<Self> {
+        settings_of(cfg, super::NAME)
+    }
+}
+
+pub const FLAGS: &[Flag] = &[
+    Flag {
+        name: "depth",
+        key: "depth",
+        help: "Tree depth (1..=10): 2^d − 1 inner nodes, 2^d leaves",
+        value: FlagValue::One,
+    },
+    Flag {
+        name: "tree-beta",
+        key: "beta",
+        help: "Tree: initial inverse temperature β of the node sigmoids",
+        value: FlagValue::One,
+    },
+    Flag {
+        name: "tree-beta-final",
+        key: "beta_final",
+        help: "Tree: β at the last epoch, reached geometrically from --tree-beta",
+        value: FlagValue::One,
+    },
+    Flag {
+        name: "learn-beta",
+        key: "learn_beta",
+        help: "Tree: learn β during training",
+        value: FlagValue::Switch,
+    },
+    Flag {
+        name: "median-init",
+        key: "median_init",
+        help: "Tree: start each split at the median response of the rows reaching it",
+        value: FlagValue::Switch,
+    },
+    Flag {
+        name: "balance",
+        key: "balance",
+        help: "Tree: strength λ of the balance penalty (0 = off)",
+        value: FlagValue::One,
+    },
+];
+
 /// The config rules a tree run must meet (the runtime's depth limits, a positive β, a soft
 /// term the leaf distributions can learn).
 pub fn validate(cfg: &Config) -> anyhow::Result<()> {
-    let t = &cfg.student.tree;
+    let t = &TreeConfig::of(cfg)?;
     let (lo, hi) = (fmt::MIN_DEPTH, fmt::MAX_DEPTH);
     anyhow::ensure!(
         (lo..=hi).contains(&t.depth),

@@ -6,12 +6,13 @@ use candle_nn::VarMap;
 use rand_chacha::ChaCha8Rng;
 
 use super::SoftTree;
+use super::TreeConfig;
 use crate::config::Config;
 use crate::data::prepared::Prepared;
 use crate::nn::Classifier;
 use crate::report::Report;
 use crate::students::float_model::{StudentMeta, save_tree};
-use crate::students::kind::{Kind, Picture, Student};
+use crate::students::kind::{Flag, Kind, Picture, Student, normalized};
 
 /// Training rows that place a fresh tree's splits (`split_at_medians`).
 const MEDIAN_INIT_ROWS: usize = 10_000;
@@ -19,6 +20,18 @@ const MEDIAN_INIT_ROWS: usize = 10_000;
 pub struct TreeKind;
 
 impl Kind for TreeKind {
+    fn name(&self) -> &'static str {
+        super::NAME
+    }
+
+    fn settings(&self, table: &toml::Table) -> anyhow::Result<toml::Table> {
+        normalized::<TreeConfig>(super::NAME, table)
+    }
+
+    fn flags(&self) -> &'static [Flag] {
+        super::config::FLAGS
+    }
+
     fn build(
         &self,
         cfg: &Config,
@@ -26,7 +39,7 @@ impl Kind for TreeKind {
         varmap: &VarMap,
         rng: &mut ChaCha8Rng,
     ) -> Result<Box<dyn Student>> {
-        let t = &cfg.student.tree;
+        let t = &TreeConfig::of(cfg).map_err(candle_core::Error::msg)?;
         let tree = SoftTree::new(varmap, &p.train_x.mean(0)?, p.classes, t, rng, &p.device)?;
         if t.median_init {
             let n = p.train_x.dim(0)?.min(MEDIAN_INIT_ROWS);
@@ -37,9 +50,9 @@ impl Kind for TreeKind {
 
     /// Per inner node F int8 weights, an f32 scale and an i32 bias; per leaf C u8
     /// probabilities and a u8 class (FORMAT.md).
-    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> usize {
-        let inner = (1usize << cfg.student.tree.depth) - 1;
-        inner * (features + 8) + (inner + 1) * (classes + 1)
+    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> anyhow::Result<usize> {
+        let inner = (1usize << TreeConfig::of(cfg)?.depth) - 1;
+        Ok(inner * (features + 8) + (inner + 1) * (classes + 1))
     }
 
     fn validate(&self, cfg: &Config) -> anyhow::Result<()> {

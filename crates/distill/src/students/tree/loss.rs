@@ -13,8 +13,8 @@
 use candle_core::{D, Result, Tensor};
 use candle_nn::ops::{log_softmax, softmax};
 
-use crate::config::TreeConfig;
 use crate::students::tree::Paths;
+use crate::students::tree::TreeConfig;
 use crate::training::loss::Targets;
 
 /// Keeps α_i finite for a node no sample reached yet (it reads as 0.5, no penalty gradient).

@@ -13,8 +13,8 @@ use candle_nn::ops::{log_softmax, sigmoid, softmax};
 use rand_chacha::ChaCha8Rng;
 use runtime_nostd::format as fmt;
 
-use crate::config::TreeConfig;
 use crate::nn::{Classifier, Mode, param};
+use crate::students::tree::TreeConfig;
 use crate::students::tree::loss::{Balance, tree_loss};
 use crate::training::loss::Targets;
 

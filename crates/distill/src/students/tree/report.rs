@@ -9,7 +9,7 @@ use crate::students::mean_std;
 pub const INT8_TOLERANCE: f64 = 0.3;
 
 pub fn write(md: &mut String, r: &Report) -> anyhow::Result<()> {
-    let t = &r.config.student.tree;
+    let t = &super::TreeConfig::of(r.config)?;
     writeln!(
         md,
         "\n## Soft decision tree, depth {} ({} inner nodes, {} leaves)\n",

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::config::{Config, StudentKind};
+use super::TreeConfig;
+use crate::config::Config;
 use crate::run::{RunDir, RunOptions, Setup, setup};
+use crate::students::kind::store_settings;
 use crate::students::{Ctx, mean_std, train_student};
 use crate::training::metrics::Metrics;
 
@@ -52,7 +54,8 @@ pub struct Cell {
 /// variant uses `transfer.copies` (at least 1).
 pub fn sweep(cfg: &Config, opts: &RunOptions, depths: &[u32]) -> anyhow::Result<PathBuf> {
     let mut cfg = cfg.clone();
-    cfg.student.kind = StudentKind::Tree;
+    cfg.student.kind = super::NAME.into();
+    let mut tree = TreeConfig::of(&cfg)?;
     cfg.transfer.copies = cfg.transfer.copies.max(1);
     anyhow::ensure!(!depths.is_empty(), "--depths: give at least one depth");
     anyhow::ensure!(
@@ -60,7 +63,8 @@ pub fn sweep(cfg: &Config, opts: &RunOptions, depths: &[u32]) -> anyhow::Result<
         "a sweep compares distillation: kd.alpha must be < 1"
     );
     for &d in depths {
-        cfg.student.tree.depth = d;
+        tree.depth = d;
+        store_settings(&mut cfg, super::NAME, &tree)?;
         cfg.validate()?;
     }
     let s: Setup = setup(&cfg, opts)?;
@@ -69,7 +73,8 @@ pub fn sweep(cfg: &Config, opts: &RunOptions, depths: &[u32]) -> anyhow::Result<
     let mut cells = Vec::new();
     for &depth in depths {
         let mut c = cfg.clone();
-        c.student.tree.depth = depth;
+        tree.depth = depth;
+        store_settings(&mut c, super::NAME, &tree)?;
         for variant in Variant::ALL {
             let run = RunDir {
                 path: s.run.path.join(format!("d{depth}-{}", variant.folder())),
@@ -116,7 +121,7 @@ pub fn sweep(cfg: &Config, opts: &RunOptions, depths: &[u32]) -> anyhow::Result<
 /// The Markdown table of every cell finished so far.
 pub fn table(cfg: &Config, teacher_acc: f64, cells: &[Cell]) -> anyhow::Result<String> {
     let mut md = String::new();
-    let t = &cfg.student.tree;
+    let t = &TreeConfig::of(cfg)?;
     writeln!(md, "# Soft-tree sweep `{}`\n", cfg.name)?;
     writeln!(
         md,

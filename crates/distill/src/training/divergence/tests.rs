@@ -6,9 +6,10 @@ use candle_nn::VarMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{TrainConfig, TreeConfig};
+use crate::config::TrainConfig;
 use crate::nn::{Classifier, Cnn, CnnSpec, Mlp};
 use crate::students::tree::SoftTree;
+use crate::students::tree::TreeConfig;
 use crate::training::loss::KdLoss;
 use crate::training::metrics::{EpochRecord, Metrics};
 use crate::training::progress::EpochProgress;

@@ -4,7 +4,7 @@
 //! α_i = (num_i + ε/2) / (den_i + ε), num_i = K_i·past + f_i·mean_b(r_bi p_bi),
 //! den_i = K_i·past + f_i·mean_b(r_bi) (f_i = 1 − K_i, or 1 on the first batch); the past is
 //! a constant, so d num_i / d p_bi = f_i r_bi / B and d num_i / d r_bi = f_i p_bi / B.
-use crate::config::TreeConfig;
+use crate::students::tree::TreeConfig;
 use crate::students::tree::loss::{ALPHA_CLAMP, Balance, EPS, balance_weights};
 
 /// Returns the penalty (without λ) and overwrites `gp`, `gr` (`[B, N]`) with λ times its

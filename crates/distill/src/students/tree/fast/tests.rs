@@ -6,8 +6,9 @@ use candle_nn::VarMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{TrainConfig, TreeConfig};
+use crate::config::TrainConfig;
 use crate::students::tree::SoftTree;
+use crate::students::tree::TreeConfig;
 use crate::students::tree::loss::Balance;
 use crate::training::loss::{KdLoss, SoftLoss};
 use crate::training::metrics::Metrics;
