@@ -6,6 +6,8 @@
 
 use core::fmt;
 
+pub mod cnn;
+
 /// Value of the `format` metadata key.
 pub const FORMAT_NAME: &str = "microdistill-int8";
 /// Value of the `format_version` metadata key this runtime reads and `export` writes.
@@ -22,6 +24,8 @@ pub mod meta {
     pub const NUM_LAYERS: &str = "num_layers";
     /// Tree only.
     pub const DEPTH: &str = "depth";
+    /// CNN only (artifact and float model): the layer list, `cnn::Plan`'s canonical form.
+    pub const LAYERS: &str = "layers";
     pub const SOURCE_SHA256: &str = "source_sha256";
     /// Float model (`student.safetensors`) only: hidden sizes joined by `,`.
     pub const HIDDEN: &str = "hidden";
@@ -32,6 +36,7 @@ pub mod meta {
 /// Values of `meta::KIND`.
 pub const KIND_MLP: &str = "mlp";
 pub const KIND_TREE: &str = "tree";
+pub const KIND_CNN: &str = "cnn";
 /// Separator of class names in `meta::CLASSES`.
 pub const CLASS_SEPARATOR: char = '|';
 /// Separator of dimensions in `meta::INPUT_SHAPE` (`1x28x28`).
