@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use safetensors::Dtype;
 
 use crate::error::{ExportError, Result};
-use crate::quantized::{QuantBody, QuantModel};
+use crate::quantized::{QuantBody, QuantDense, QuantModel};
 use crate::st_write::{Owned, serialize};
 use runtime_nostd::format::{self as n, LayerTensor as L, layer_name, meta as mk};
 
@@ -47,38 +47,32 @@ pub(crate) fn artifact_parts(m: &QuantModel) -> Result<(Vec<Owned>, BTreeMap<Str
             meta.insert(mk::KIND.into(), n::KIND_MLP.into());
             meta.insert(mk::NUM_LAYERS.into(), layers.len().to_string());
             for (k, l) in layers.iter().enumerate() {
-                let o = l.out_features;
-                t.push(i8s(
-                    &layer_name(k, L::Weight).to_string(),
-                    vec![o, l.in_features],
-                    &l.weight,
-                ));
-                t.push(f32s(
-                    &layer_name(k, L::WeightScale).to_string(),
-                    vec![o],
-                    &l.weight_scale,
-                ));
-                t.push(i32s(&layer_name(k, L::Bias).to_string(), vec![o], &l.bias));
-                t.push(i32s(
-                    &layer_name(k, L::Multiplier).to_string(),
-                    vec![o],
-                    &l.multiplier,
-                ));
-                t.push(i32s(
-                    &layer_name(k, L::Shift).to_string(),
-                    vec![o],
-                    &l.shift,
-                ));
-                t.push(i32s(
-                    &layer_name(k, L::Output).to_string(),
-                    vec![3],
-                    &[l.z_out, l.act_min, l.act_max],
-                ));
-                t.push(f32s(
-                    &layer_name(k, L::OutputScale).to_string(),
-                    vec![1],
-                    &[l.output_scale],
-                ));
+                layer_tensors(&mut t, k, l, vec![l.out_features, l.in_features]);
+            }
+        }
+        QuantBody::Cnn(c) => {
+            let plan = m.cnn_plan().ok_or_else(|| {
+                ExportError::Shape(format!(
+                    "the CNN's layers do not fit input {:?} and {} classes",
+                    m.input_shape,
+                    m.classes.len()
+                ))
+            })?;
+            meta.insert(mk::KIND.into(), n::KIND_CNN.into());
+            meta.insert(mk::LAYERS.into(), plan.to_string());
+            for (k, ((layer, i, _), q)) in plan.iter().zip(&c.weighted).enumerate() {
+                match (layer.has_weights(), q) {
+                    (true, Some(q)) => {
+                        let shape = crate::cnn_layout::artifact_shape(layer, i, plan.is_sequence());
+                        layer_tensors(&mut t, k, q, shape);
+                    }
+                    (false, None) => {}
+                    _ => {
+                        return Err(ExportError::Shape(format!(
+                            "layers.{k} ({layer}): weights do not match the layer kind"
+                        )));
+                    }
+                }
             }
         }
         QuantBody::Tree(tr) => {
@@ -106,6 +100,42 @@ pub(crate) fn artifact_parts(m: &QuantModel) -> Result<(Vec<Owned>, BTreeMap<Str
     Ok((t, meta))
 }
 
+/// The seven `layers.{k}.*` tensors of a dense or convolution layer (FORMAT.md, "MLP").
+fn layer_tensors(t: &mut Vec<Owned>, k: usize, l: &QuantDense, weight_shape: Vec<usize>) {
+    let o = l.out_features;
+    t.push(i8s(
+        &layer_name(k, L::Weight).to_string(),
+        weight_shape,
+        &l.weight,
+    ));
+    t.push(f32s(
+        &layer_name(k, L::WeightScale).to_string(),
+        vec![o],
+        &l.weight_scale,
+    ));
+    t.push(i32s(&layer_name(k, L::Bias).to_string(), vec![o], &l.bias));
+    t.push(i32s(
+        &layer_name(k, L::Multiplier).to_string(),
+        vec![o],
+        &l.multiplier,
+    ));
+    t.push(i32s(
+        &layer_name(k, L::Shift).to_string(),
+        vec![o],
+        &l.shift,
+    ));
+    t.push(i32s(
+        &layer_name(k, L::Output).to_string(),
+        vec![3],
+        &[l.z_out, l.act_min, l.act_max],
+    ));
+    t.push(f32s(
+        &layer_name(k, L::OutputScale).to_string(),
+        vec![1],
+        &[l.output_scale],
+    ));
+}
+
 /// The reader's fixed limits (runtime-nostd `format`), checked before writing.
 fn limits(m: &QuantModel) -> Result<()> {
     let over = |what: &str, v: usize, max: usize| {
@@ -123,6 +153,15 @@ fn limits(m: &QuantModel) -> Result<()> {
         && layers.len() > n::MAX_LAYERS
     {
         return over("MLP layers", layers.len(), n::MAX_LAYERS);
+    }
+    if let QuantBody::Cnn(c) = &m.body {
+        let weighted = c.weighted.iter().flatten().count();
+        if weighted > n::MAX_LAYERS {
+            return over("CNN layers with weights", weighted, n::MAX_LAYERS);
+        }
+        if c.layers.len() > n::cnn::MAX_OPS {
+            return over("CNN layers", c.layers.len(), n::cnn::MAX_OPS);
+        }
     }
     Ok(())
 }

@@ -58,7 +58,8 @@ impl Clipping {
 
 /// Ranges `(lo, hi)` of every tensor that gets its own int8 parameters: element 0 is the
 /// normalized input; for an MLP element k + 1 is layer k's output (post-ReLU for hidden layers).
-/// A tree quantizes only its input.
+/// A tree quantizes only its input. For a CNN element k + 1 is its k-th *weighted* layer's
+/// output (conv and dwconv after ReLU, dense as for an MLP); pools keep their input's range.
 pub fn calibrate(
     model: &FloatModel,
     data: &Dataset,
@@ -73,19 +74,34 @@ pub fn calibrate(
         ));
     }
     let n = samples.min(data.rows());
+    let plan = model.cnn_plan().transpose()?;
     let tensors = match &model.body {
         FloatBody::Mlp(layers) => 1 + layers.len(),
         FloatBody::Tree(_) => 1,
+        FloatBody::Cnn(layers) => 1 + layers.iter().filter(|l| l.layer.has_weights()).count(),
     };
     let mut values: Vec<Vec<f32>> = vec![Vec::new(); tensors];
     let mut x_n = Vec::new();
     for i in 0..n {
         normalize(model, data.row(i), &mut x_n);
         values[0].extend_from_slice(&x_n);
-        if let FloatBody::Mlp(layers) = &model.body {
-            for (k, a) in mlp_activations(layers, &x_n).into_iter().enumerate() {
-                values[k + 1].extend(a);
+        match (&model.body, &plan) {
+            (FloatBody::Mlp(layers), _) => {
+                for (k, a) in mlp_activations(layers, &x_n).into_iter().enumerate() {
+                    values[k + 1].extend(a);
+                }
             }
+            (FloatBody::Cnn(layers), Some(plan)) => {
+                let acts = crate::float_cnn::cnn_activations(plan, layers, &x_n);
+                let weighted = layers
+                    .iter()
+                    .zip(acts)
+                    .filter(|(l, _)| l.layer.has_weights());
+                for (k, (_, a)) in weighted.enumerate() {
+                    values[k + 1].extend(a);
+                }
+            }
+            _ => {}
         }
     }
     values.into_iter().map(|v| range(v, clipping)).collect()

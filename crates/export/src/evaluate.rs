@@ -37,7 +37,7 @@ pub(crate) fn runtime(model: &Model, qm: &QuantModel, eval: &Dataset) -> Result<
         let p = model.infer(q, &mut scratch, logits).map_err(rt)?;
         let (ref_out, ref_class) = crate::reference::forward(qm, q);
         let same = match &qm.body {
-            QuantBody::Mlp(_) => ref_out == *logits,
+            QuantBody::Mlp(_) | QuantBody::Cnn(_) => ref_out == *logits,
             QuantBody::Tree(_) => {
                 p.path.map(|path| usize::from(path.leaf)) == Some(ref_out[0] as u8 as usize)
             }

@@ -91,5 +91,13 @@ pub fn predict(model: &FloatModel, x: &[f32]) -> usize {
             let leaf = tree_leaf(t, &x_n);
             argmax(&t.leaves[leaf * c..(leaf + 1) * c])
         }
+        FloatBody::Cnn(layers) => match model.cnn_plan() {
+            Some(Ok(plan)) => {
+                let acts = crate::float_cnn::cnn_activations(&plan, layers, &x_n);
+                acts.last().map_or(0, |logits| argmax(logits))
+            }
+            // `FloatModel::validate` refuses such a model before anything predicts with it.
+            _ => 0,
+        },
     }
 }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::dataset::Dataset;
 use crate::error::{ExportError, Result};
-use crate::float_model::{Dense, FloatBody, FloatModel, SoftTree};
+use crate::float_model::{CnnLayer, Dense, FloatBody, FloatModel, SoftTree};
 use crate::fsutil::write_atomic;
 use crate::st_read::{StFile, parse_dims};
 use crate::st_write::{Owned, serialize};
@@ -47,6 +47,7 @@ impl FloatModel {
         let body = match f.meta(meta::KIND)? {
             fmt::KIND_MLP => FloatBody::Mlp(load_mlp(&f)?),
             fmt::KIND_TREE => FloatBody::Tree(load_tree(&f)?),
+            fmt::KIND_CNN => FloatBody::Cnn(load_cnn(&f, &input_shape)?),
             other => return Err(ExportError::UnknownKind(other.into())),
         };
         let source_sha256 = Sha256::digest(bytes).into();
@@ -134,6 +135,30 @@ impl FloatModel {
                     &tr.leaves,
                 ));
                 t.push(f32t(fmt::FLOAT_TREE_BETA, vec![1], &[tr.beta]));
+            }
+            FloatBody::Cnn(layers) => {
+                meta.insert(meta::KIND.into(), fmt::KIND_CNN.into());
+                let plan = crate::float_model::validate_cnn(
+                    layers,
+                    &self.input_shape,
+                    self.num_classes(),
+                )?;
+                meta.insert(meta::LAYERS.into(), plan.to_string());
+                for (k, ((layer, i, o), l)) in plan.iter().zip(layers).enumerate() {
+                    if layer.has_weights() {
+                        let shape = float_weight_shape(layer, i, o, plan.is_sequence());
+                        t.push(f32t(
+                            &layer_name(k, LayerTensor::Weight).to_string(),
+                            shape,
+                            &l.weight,
+                        ));
+                        t.push(f32t(
+                            &layer_name(k, LayerTensor::Bias).to_string(),
+                            vec![o.c],
+                            &l.bias,
+                        ));
+                    }
+                }
             }
         }
         serialize(&t, &meta)
@@ -242,6 +267,63 @@ fn load_tree(f: &StFile) -> Result<SoftTree> {
         leaves,
         beta,
     })
+}
+
+/// A weighted CNN layer's float weight shape: OIHW for convolutions, `[O, I]` for dense.
+fn float_weight_shape(
+    layer: fmt::cnn::Layer,
+    i: fmt::cnn::Shape,
+    o: fmt::cnn::Shape,
+    is_sequence: bool,
+) -> Vec<usize> {
+    let (kh, kw) = layer.window(is_sequence);
+    match layer {
+        fmt::cnn::Layer::Conv { .. } => vec![o.c, i.c, kh, kw],
+        fmt::cnn::Layer::DwConv { .. } => vec![i.c, 1, kh, kw],
+        _ => vec![o.c, i.len()],
+    }
+}
+
+fn load_cnn(f: &StFile, input_shape: &[usize]) -> Result<Vec<CnnLayer>> {
+    let text = f.meta(meta::LAYERS)?;
+    let classes = f.meta(meta::CLASSES)?.split(fmt::CLASS_SEPARATOR).count();
+    let plan = fmt::cnn::Plan::parse(text, input_shape, classes)
+        .map_err(|e| f.bad_meta(meta::LAYERS, e.to_string()))?;
+    let mut layers = Vec::new();
+    for (k, (layer, i, o)) in plan.iter().enumerate() {
+        let (weight, bias) = if layer.has_weights() {
+            let (wname, bname) = (
+                layer_name(k, LayerTensor::Weight).to_string(),
+                layer_name(k, LayerTensor::Bias).to_string(),
+            );
+            let (ws, weight) = f.f32s(&wname)?;
+            f.expect_shape(
+                &wname,
+                &ws,
+                &float_weight_shape(layer, i, o, plan.is_sequence()),
+            )?;
+            let (bs, bias) = f.f32s(&bname)?;
+            f.expect_shape(&bname, &bs, &[o.c])?;
+            (weight, bias)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        layers.push(CnnLayer {
+            layer,
+            weight,
+            bias,
+        });
+    }
+    let weighted = plan.layers().iter().filter(|l| l.has_weights()).count();
+    if f.st.len() != 2 + 2 * weighted {
+        return Err(ExportError::Shape(format!(
+            "the CNN `{text}` has {weighted} weighted layers ({} tensors with the \
+             normalization) but the file holds {}",
+            2 + 2 * weighted,
+            f.st.len()
+        )));
+    }
+    Ok(layers)
 }
 
 fn f32t(name: &str, shape: Vec<usize>, v: &[f32]) -> Owned {

@@ -4,6 +4,8 @@
 //! ([`FloatModel::load`], [`FloatModel::save`]); this module is the in-memory contract that
 //! the loader fills and that `distill` builds from a trained student to save it.
 
+use runtime_nostd::format::cnn::{Layer, Plan};
+
 use crate::error::{ExportError, Result};
 
 /// One dense layer `y = W x + b`, `W` row-major `[out, in]`.
@@ -31,6 +33,16 @@ pub struct SoftTree {
     pub beta: f32,
 }
 
+/// One layer of a float CNN: its kind and shape (the runtime's grammar) and, for `conv`,
+/// `dwconv` and `dense`, its parameters in PyTorch's layouts (FORMAT.md, the float model):
+/// `[O, C, KH, KW]`, `[C, 1, KH, KW]` or `[O, I]` with I in CHW flatten order; empty for pools.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CnnLayer {
+    pub layer: Layer,
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
 /// What kind of student, with its parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FloatBody {
@@ -38,6 +50,8 @@ pub enum FloatBody {
     Mlp(Vec<Dense>),
     /// Soft decision tree, run on device along its maximum-probability path.
     Tree(SoftTree),
+    /// Convolutions, pools and dense layers (FORMAT.md, "CNN").
+    Cnn(Vec<CnnLayer>),
 }
 
 /// A float student plus everything the artifact needs besides weights.
@@ -107,8 +121,42 @@ impl FloatModel {
         match &self.body {
             FloatBody::Mlp(layers) => validate_mlp(layers, f, c),
             FloatBody::Tree(t) => validate_tree(t, f, c),
+            FloatBody::Cnn(layers) => validate_cnn(layers, &self.input_shape, c).map(|_| ()),
         }
     }
+
+    /// A CNN's checked layer plan (shapes, MACs); `None` for other kinds.
+    pub fn cnn_plan(&self) -> Option<Result<Plan>> {
+        match &self.body {
+            FloatBody::Cnn(layers) => {
+                Some(validate_cnn(layers, &self.input_shape, self.num_classes()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The plan of `layers` on `input`, after checking every parameter's length and value.
+pub(crate) fn validate_cnn(layers: &[CnnLayer], input: &[usize], c: usize) -> Result<Plan> {
+    let kinds: Vec<Layer> = layers.iter().map(|l| l.layer).collect();
+    let plan = Plan::new(&kinds, input, c)
+        .map_err(|e| ExportError::Shape(format!("CNN on input {input:?} with {c} classes: {e}")))?;
+    for (k, ((layer, i, o), l)) in plan.iter().zip(layers).enumerate() {
+        let (w, b) = match layer.has_weights() {
+            true => (layer.weights(i, plan.is_sequence()), o.c),
+            false => (0, 0),
+        };
+        if l.weight.len() != w || l.bias.len() != b {
+            return Err(ExportError::Shape(format!(
+                "layers.{k} ({layer}): weight has {} values and bias {}, expected {w} and {b}",
+                l.weight.len(),
+                l.bias.len()
+            )));
+        }
+        finite(&format!("layers.{k}.weight"), &l.weight)?;
+        finite(&format!("layers.{k}.bias"), &l.bias)?;
+    }
+    Ok(plan)
 }
 
 fn validate_mlp(layers: &[Dense], f: usize, c: usize) -> Result<()> {

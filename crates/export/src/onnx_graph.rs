@@ -57,6 +57,20 @@ pub fn onnx_bytes(m: &QuantModel) -> Result<Vec<u8>> {
             crate::onnx_tree::tree(&mut g, t, &x_q, f, c);
             &names::TREE_OUTPUTS
         }
+        QuantBody::Cnn(cnn) => {
+            let a = crate::onnx_cnn::cnn(&mut g, m, cnn, &x_q)?;
+            g.node(
+                "ArgMax",
+                &[&a],
+                names::CLASS,
+                vec![
+                    attr_int("axis", 1),
+                    attr_int("keepdims", 0),
+                    attr_int("select_last_index", 0),
+                ],
+            );
+            &names::MLP_OUTPUTS
+        }
     };
     let outputs = outputs
         .iter()
@@ -115,7 +129,13 @@ fn input_quant(g: &mut Graph, m: &QuantModel, f: usize) -> String {
     g.node("Cast", &[&v], names::X_Q, vec![cast_to(DataType::Int8)])
 }
 
-fn dense(g: &mut Graph, k: usize, l: &QuantDense, input: &str, last: bool) -> Result<String> {
+pub(crate) fn dense(
+    g: &mut Graph,
+    k: usize,
+    l: &QuantDense,
+    input: &str,
+    last: bool,
+) -> Result<String> {
     let (o, i) = (l.out_features, l.in_features);
     let mut wt = vec![0i8; o * i];
     for (r, row) in l.weight.chunks_exact(i).enumerate() {
@@ -124,20 +144,48 @@ fn dense(g: &mut Graph, k: usize, l: &QuantDense, input: &str, last: bool) -> Re
         }
     }
     let p = format!("layers.{k}");
-    let c = requant_constants(k, l)?;
     let w = g.init(i8_tensor(&format!("{p}.weight_t"), &[i, o], &wt));
     let b = g.init(i32_tensor(&format!("{p}.bias"), &[o], &l.bias));
-    let m_hi = g.init(f64_tensor(&format!("{p}.multiplier_hi"), &[o], &c.m_hi));
-    let m_lo = g.init(f64_tensor(&format!("{p}.multiplier_lo"), &[o], &c.m_lo));
+    let v = g.node(
+        "MatMulInteger",
+        &[input, &w],
+        &format!("{p}.acc_nobias"),
+        vec![],
+    );
+    let v = g.node("Add", &[&v, &b], &format!("{p}.acc"), vec![]);
+    let out = if last {
+        names::LOGITS.to_string()
+    } else {
+        format!("{p}.out")
+    };
+    requantize(g, k, l, &v, &[o], &out)
+}
+
+/// The device's requantization of the int32 accumulator `acc` (channel along the first of
+/// `dims`, the constants' shape: `[O]` for a dense output `[N, O]`, `[O, 1, 1]` for a conv
+/// output `[N, O, H, W]`), computed exactly in float64 (see [`requant_constants`]), then
+/// `+ z_out → Clip → Cast(int8)` into `out`.
+pub(crate) fn requantize(
+    g: &mut Graph,
+    k: usize,
+    l: &QuantDense,
+    acc: &str,
+    dims: &[usize],
+    out: &str,
+) -> Result<String> {
+    let p = format!("layers.{k}");
+    let c = requant_constants(k, l)?;
+    let m_hi = g.init(f64_tensor(&format!("{p}.multiplier_hi"), dims, &c.m_hi));
+    let m_lo = g.init(f64_tensor(&format!("{p}.multiplier_lo"), dims, &c.m_lo));
     let inv16 = g.init(f64_tensor(
         &format!("{p}.two_pow_minus_16"),
         &[],
         &[LO_SCALE],
     ));
-    let half = g.init(f64_tensor(&format!("{p}.half"), &[o], &c.half));
+    let half = g.init(f64_tensor(&format!("{p}.half"), dims, &c.half));
     let inv = g.init(f64_tensor(
         &format!("{p}.two_pow_minus_shift"),
-        &[o],
+        dims,
         &c.inv,
     ));
     let z = g.init(f64_tensor(
@@ -155,16 +203,9 @@ fn dense(g: &mut Graph, k: usize, l: &QuantDense, input: &str, last: bool) -> Re
         &[],
         &[f64::from(l.act_max)],
     ));
-    let v = g.node(
-        "MatMulInteger",
-        &[input, &w],
-        &format!("{p}.acc_nobias"),
-        vec![],
-    );
-    let v = g.node("Add", &[&v, &b], &format!("{p}.acc"), vec![]);
     let a = g.node(
         "Cast",
-        &[&v],
+        &[acc],
         &format!("{p}.acc_f64"),
         vec![cast_to(DataType::Double)],
     );
@@ -178,12 +219,7 @@ fn dense(g: &mut Graph, k: usize, l: &QuantDense, input: &str, last: bool) -> Re
     let t = g.node("Floor", &[&t], &format!("{p}.p_floor"), vec![]);
     let t = g.node("Add", &[&t, &z], &format!("{p}.requant"), vec![]);
     let t = g.node("Clip", &[&t, &lo, &hi], &format!("{p}.clamped"), vec![]);
-    let out = if last {
-        names::LOGITS.to_string()
-    } else {
-        format!("{p}.out")
-    };
-    Ok(g.node("Cast", &[&t], &out, vec![cast_to(DataType::Int8)]))
+    Ok(g.node("Cast", &[&t], out, vec![cast_to(DataType::Int8)]))
 }
 
 /// 2^−16: the weight of the multiplier's low half.

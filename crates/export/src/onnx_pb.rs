@@ -143,6 +143,15 @@ pub fn attr_int(name: &str, i: i64) -> AttributeProto {
     }
 }
 
+pub fn attr_ints(name: &str, ints: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Ints as i32,
+        ints: ints.to_vec(),
+        ..Default::default()
+    }
+}
+
 /// `to` attribute of Cast.
 pub fn cast_to(dt: DataType) -> AttributeProto {
     attr_int("to", dt as i64)

@@ -79,7 +79,8 @@ pub fn run(
     let onnx = crate::onnx_graph::onnx_bytes(&qm)?;
     let rt_model = crate::roundtrip::check(&artifact, &qm, &tensors)?;
 
-    let is_mlp = matches!(qm.body, QuantBody::Mlp(_));
+    // MLPs and CNNs output int8 logits; a tree its leaf.
+    let is_mlp = !matches!(qm.body, QuantBody::Tree(_));
     let (f, c) = (model.features(), model.num_classes());
     let rt = crate::evaluate::runtime(&rt_model, &qm, eval)?;
     let tr = crate::tract_eval::run_onnx(&onnx, &eval.x, f, is_mlp)?;
@@ -134,7 +135,12 @@ pub fn run(
         onnx: opts.out_dir.join(name("int8.onnx")),
         vectors: opts.out_dir.join(name("vectors.safetensors")),
         summary: opts.out_dir.join(name("export.json")),
-        kind: if is_mlp { "mlp" } else { "tree" }.into(),
+        kind: match qm.body {
+            QuantBody::Mlp(_) => runtime_nostd::format::KIND_MLP,
+            QuantBody::Tree(_) => runtime_nostd::format::KIND_TREE,
+            QuantBody::Cnn(_) => runtime_nostd::format::KIND_CNN,
+        }
+        .into(),
         artifact_sha256,
         onnx_sha256: hex(&Sha256::digest(&onnx)),
         flash_bytes,

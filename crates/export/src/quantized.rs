@@ -1,8 +1,10 @@
 //! The int8 model in memory, exactly the numbers the artifact stores, and how it is built
 //! from a float model and its calibration ranges.
 
-use crate::error::Result;
-use crate::float_model::{Dense, FloatBody, FloatModel, SoftTree};
+use runtime_nostd::format::cnn::{Layer, Plan};
+
+use crate::error::{ExportError, Result};
+use crate::float_model::{CnnLayer, Dense, FloatBody, FloatModel, SoftTree};
 use crate::quant_rule::{ActQuant, act_quant, folded_bias, multiplier_shift, quantize_rows};
 
 /// One int8 dense layer (FORMAT.md, "MLP").
@@ -38,10 +40,21 @@ pub struct QuantTree {
     pub leaf_class: Vec<u8>,
 }
 
+/// The int8 CNN (FORMAT.md, "CNN").
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantCnn {
+    pub layers: Vec<Layer>,
+    /// One entry per layer: `Some` for conv, dwconv and dense, whose `weight` rows are in the
+    /// artifact's layout (`[O, KH·KW·C]` OHWI, `[C, KH·KW]`, or `[O, I]` with I in HWC order:
+    /// `crate::cnn_layout`) and `in_features` is that row length; `None` for pools.
+    pub weighted: Vec<Option<QuantDense>>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum QuantBody {
     Mlp(Vec<QuantDense>),
     Tree(QuantTree),
+    Cnn(QuantCnn),
 }
 
 /// Everything the artifact holds.
@@ -68,6 +81,13 @@ impl QuantModel {
             FloatBody::Tree(t) => {
                 QuantBody::Tree(tree(t, input, model.features(), model.num_classes())?)
             }
+            FloatBody::Cnn(layers) => {
+                let plan = model
+                    .cnn_plan()
+                    .transpose()?
+                    .ok_or_else(|| ExportError::Shape("a CNN body without a layer plan".into()))?;
+                QuantBody::Cnn(cnn(layers, &plan, input, &ranges[1..])?)
+            }
         };
         Ok(Self {
             input_shape: model.input_shape.clone(),
@@ -80,11 +100,20 @@ impl QuantModel {
         })
     }
 
-    /// Multiply-accumulates per inference (MLP: Σ in·out; tree: depth · F).
+    /// Multiply-accumulates per inference (MLP: Σ in·out; tree: depth · F; CNN: its plan's).
     pub fn macs(&self) -> usize {
         match &self.body {
             QuantBody::Mlp(ls) => ls.iter().map(|l| l.in_features * l.out_features).sum(),
             QuantBody::Tree(t) => t.depth as usize * self.input_shape.iter().product::<usize>(),
+            QuantBody::Cnn(_) => self.cnn_plan().map_or(0, |p| p.macs()),
+        }
+    }
+
+    /// A CNN's layer plan on this model's input (`None` for other kinds or a broken plan).
+    pub fn cnn_plan(&self) -> Option<Plan> {
+        match &self.body {
+            QuantBody::Cnn(c) => Plan::new(&c.layers, &self.input_shape, self.classes.len()).ok(),
+            _ => None,
         }
     }
 }
@@ -93,44 +122,107 @@ fn mlp(layers: &[Dense], input: ActQuant, ranges: &[(f32, f32)]) -> Result<Vec<Q
     let mut s_in = input;
     let mut out = Vec::with_capacity(layers.len());
     for (k, (l, &(lo, hi))) in layers.iter().zip(ranges).enumerate() {
-        let last = k + 1 == layers.len();
         let s_out = act_quant(lo, hi)?;
-        let (weight, weight_scale) = quantize_rows(&l.weight, l.in_features);
-        let mut bias = Vec::with_capacity(l.out_features);
-        let mut multiplier = Vec::with_capacity(l.out_features);
-        let mut shift = Vec::with_capacity(l.out_features);
-        for (j, row) in weight.chunks_exact(l.in_features).enumerate() {
-            let name = format!("layers.{k} channel {j}");
-            bias.push(folded_bias(
-                &name,
-                l.bias[j],
-                s_in.scale,
-                weight_scale[j],
-                s_in.zero_point,
-                row,
-            )?);
-            let m = f64::from(s_in.scale) * f64::from(weight_scale[j]) / f64::from(s_out.scale);
-            let (mm, s) = multiplier_shift(&name, m)?;
-            multiplier.push(mm);
-            shift.push(s);
-        }
-        let act_min = if last { -128 } else { s_out.zero_point };
-        out.push(QuantDense {
-            out_features: l.out_features,
-            in_features: l.in_features,
-            weight,
-            weight_scale,
-            bias,
-            multiplier,
-            shift,
-            z_out: s_out.zero_point,
-            act_min,
-            act_max: 127,
-            output_scale: s_out.scale,
-        });
+        let last = k + 1 == layers.len();
+        out.push(layer(
+            k,
+            &l.weight,
+            &l.bias,
+            l.in_features,
+            s_in,
+            s_out,
+            last,
+        )?);
         s_in = s_out;
     }
     Ok(out)
+}
+
+/// One weighted layer (dense, or a convolution as rows of `cols` weights per output
+/// channel): per-channel symmetric weights, folded bias, M and S; ReLU unless `last`.
+fn layer(
+    k: usize,
+    weight: &[f32],
+    bias: &[f32],
+    cols: usize,
+    s_in: ActQuant,
+    s_out: ActQuant,
+    last: bool,
+) -> Result<QuantDense> {
+    let (weight, weight_scale) = quantize_rows(weight, cols);
+    let outputs = bias.len();
+    let mut folded = Vec::with_capacity(outputs);
+    let mut multiplier = Vec::with_capacity(outputs);
+    let mut shift = Vec::with_capacity(outputs);
+    for (j, row) in weight.chunks_exact(cols).enumerate() {
+        let name = format!("layers.{k} channel {j}");
+        folded.push(folded_bias(
+            &name,
+            bias[j],
+            s_in.scale,
+            weight_scale[j],
+            s_in.zero_point,
+            row,
+        )?);
+        let m = f64::from(s_in.scale) * f64::from(weight_scale[j]) / f64::from(s_out.scale);
+        let (mm, s) = multiplier_shift(&name, m)?;
+        multiplier.push(mm);
+        shift.push(s);
+    }
+    Ok(QuantDense {
+        out_features: outputs,
+        in_features: cols,
+        weight,
+        weight_scale,
+        bias: folded,
+        multiplier,
+        shift,
+        z_out: s_out.zero_point,
+        act_min: if last { -128 } else { s_out.zero_point },
+        act_max: 127,
+        output_scale: s_out.scale,
+    })
+}
+
+/// Quantizes each weighted layer with the range of its output (`ranges`, in order); a pool
+/// keeps its input's quantization. Weights are quantized per output channel in the float
+/// layout, then reordered to the artifact's (the scale of a row does not depend on order).
+fn cnn(
+    layers: &[CnnLayer],
+    plan: &Plan,
+    input: ActQuant,
+    ranges: &[(f32, f32)],
+) -> Result<QuantCnn> {
+    let mut s_in = input;
+    let mut ranges = ranges.iter();
+    let mut weighted = Vec::with_capacity(layers.len());
+    for (k, ((kind, i, o), l)) in plan.iter().zip(layers).enumerate() {
+        if !kind.has_weights() {
+            weighted.push(None);
+            continue;
+        }
+        let &(lo, hi) = ranges
+            .next()
+            .ok_or_else(|| ExportError::Shape(format!("no calibration range for layers.{k}")))?;
+        let s_out = act_quant(lo, hi)?;
+        let cols = l.weight.len() / o.c.max(1);
+        let mut q = layer(
+            k,
+            &l.weight,
+            &l.bias,
+            cols,
+            s_in,
+            s_out,
+            k + 1 == layers.len(),
+        )?;
+        q.weight = crate::cnn_layout::to_artifact(kind, i, plan.is_sequence(), &q.weight);
+        weighted.push(Some(q));
+        s_in = s_out;
+    }
+    Ok(QuantCnn {
+        layers: plan.layers().to_vec(),
+        weighted,
+    })
 }
 
 fn tree(t: &SoftTree, input: ActQuant, f: usize, c: usize) -> Result<QuantTree> {

@@ -153,13 +153,21 @@ fn unknown_kind_and_corrupt_files_are_refused_by_the_loader() {
     let e = FloatModel::from_safetensors_bytes(&replace(
         &good,
         b"\"kind\":\"mlp\"",
-        b"\"kind\":\"cnn\"",
+        b"\"kind\":\"gru\"",
     ))
     .unwrap_err();
     assert!(
-        matches!(&e, ExportError::UnknownKind(k) if k == "cnn"),
+        matches!(&e, ExportError::UnknownKind(k) if k == "gru"),
         "{e}"
     );
+    // An MLP file relabelled as a CNN lacks the CNN's layer list.
+    let e = FloatModel::from_safetensors_bytes(&replace(
+        &good,
+        b"\"kind\":\"mlp\"",
+        b"\"kind\":\"cnn\"",
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("layers"), "{e}");
     let e = FloatModel::from_safetensors_bytes(&good[..good.len() - 1]).unwrap_err();
     assert!(matches!(e, ExportError::Safetensors { .. }), "{e}");
     let e = FloatModel::from_safetensors_bytes(&replace(

@@ -224,9 +224,14 @@ fn one_input(
         "input {index}: true class {} ({}), runtime-nostd says {} ({})",
         truth, names[truth], class, names[class]
     );
+    let last_layer = match &qm.body {
+        QuantBody::Mlp(layers) => layers.last(),
+        QuantBody::Cnn(c) => c.weighted.last().and_then(Option::as_ref),
+        QuantBody::Tree(_) => None,
+    };
     match &qm.body {
-        QuantBody::Mlp(layers) => {
-            let last = layers.last().context("an MLP with no layer")?;
+        QuantBody::Mlp(_) | QuantBody::Cnn(_) => {
+            let last = last_layer.context("a network with no last layer")?;
             // Dequantized logits and their softmax: what the int8 logits stand for.
             let scores: Vec<f64> = rt
                 .logits

@@ -47,6 +47,7 @@ pub fn run(a: &InspectArgs) -> anyhow::Result<()> {
     match &qm.body {
         QuantBody::Mlp(layers) => mlp(&mut s, layers)?,
         QuantBody::Tree(t) => tree(&mut s, t, model.input_len(), qm.classes.len())?,
+        QuantBody::Cnn(c) => cnn(&mut s, &qm, c)?,
     }
     let (flash, ram) = (bytes.len(), model_ram(&model));
     writeln!(s, "MACs       {} per inference", model.macs())?;
@@ -94,30 +95,60 @@ pub fn run(a: &InspectArgs) -> anyhow::Result<()> {
 
 fn mlp(s: &mut String, layers: &[QuantDense]) -> anyhow::Result<()> {
     writeln!(s, "kind       mlp, {} dense layers", layers.len())?;
+    writeln!(s, "{LAYER_HEADER}")?;
+    for (k, l) in layers.iter().enumerate() {
+        layer_line(s, k, &format!("{} → {}", l.in_features, l.out_features), l)?;
+    }
+    Ok(())
+}
+
+const LAYER_HEADER: &str = "  layer  shape         weight scale per channel   requant M·2^−S per channel   out scale  zero pt  clamp";
+
+fn cnn(s: &mut String, qm: &export::QuantModel, c: &export::QuantCnn) -> anyhow::Result<()> {
+    let plan = qm
+        .cnn_plan()
+        .context("the CNN's layers do not fit its input")?;
     writeln!(
         s,
-        "  layer  shape         weight scale per channel   requant M·2^−S per channel   out scale  zero pt  clamp"
+        "kind       cnn, {} layers ({} with weights), {} parameters; activations channels-last",
+        c.layers.len(),
+        c.weighted.iter().flatten().count(),
+        plan.params()
     )?;
-    for (k, l) in layers.iter().enumerate() {
-        let effective: Vec<f64> = l
-            .multiplier
-            .iter()
-            .zip(&l.shift)
-            .map(|(&m, &sh)| f64::from(m) * 2f64.powi(-sh))
-            .collect();
-        let relu = if l.act_min == l.z_out { " (ReLU)" } else { "" };
-        writeln!(
-            s,
-            "  {k:<5}  {:<12}  {:<25}  {:<27}  {:<9.4e}  {:<7}  [{}, {}]{relu}",
-            format!("{} → {}", l.in_features, l.out_features),
-            range(l.weight_scale.iter().map(|&v| f64::from(v))),
-            range(effective.into_iter()),
-            l.output_scale,
-            l.z_out,
-            l.act_min,
-            l.act_max
-        )?;
+    writeln!(s, "{LAYER_HEADER}")?;
+    for (k, ((layer, i, o), q)) in plan.iter().zip(&c.weighted).enumerate() {
+        let shape = format!("{}x{}x{} → {}x{}x{}", i.c, i.h, i.w, o.c, o.h, o.w);
+        match q {
+            Some(q) => {
+                writeln!(s, "  {k:<5}  {layer}")?;
+                layer_line(s, k, &shape, q)?;
+            }
+            None => writeln!(s, "  {k:<5}  {layer}: {shape}, quantization passes through")?,
+        }
     }
+    Ok(())
+}
+
+/// One weighted layer's quantization, under `LAYER_HEADER`.
+fn layer_line(s: &mut String, k: usize, shape: &str, l: &QuantDense) -> anyhow::Result<()> {
+    let effective: Vec<f64> = l
+        .multiplier
+        .iter()
+        .zip(&l.shift)
+        .map(|(&m, &sh)| f64::from(m) * 2f64.powi(-sh))
+        .collect();
+    let relu = if l.act_min == l.z_out { " (ReLU)" } else { "" };
+    writeln!(
+        s,
+        "  {k:<5}  {:<12}  {:<25}  {:<27}  {:<9.4e}  {:<7}  [{}, {}]{relu}",
+        shape,
+        range(l.weight_scale.iter().map(|&v| f64::from(v))),
+        range(effective.into_iter()),
+        l.output_scale,
+        l.z_out,
+        l.act_min,
+        l.act_max
+    )?;
     Ok(())
 }
 
