@@ -64,6 +64,11 @@ pub struct EvalArgs {
     /// Do not run the ONNX twin even when it is there.
     #[arg(long)]
     pub no_onnx: bool,
+    /// Also write every test input with runtime-nostd's outputs to this file (the vectors
+    /// format with the raw inputs `x`), for other engines to check against:
+    /// `scripts/onnxruntime_agree.py` runs the ONNX twin on it in onnxruntime.
+    #[arg(long)]
+    pub vectors: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -133,13 +133,16 @@ fn inspect_and_eval_refuse_damaged_artifacts_by_the_runtime_error_name() {
 fn eval_runs_the_artifact_and_its_onnx_twin_on_a_test_split() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("confusion.png");
+    let vectors = dir.path().join("all.vectors.safetensors");
     let o = run!(
         "eval",
         fixture("demo-mlp.int8.safetensors"),
         "--data",
         repo("data/fashion-mnist-subset"),
         "--out",
-        png
+        png,
+        "--vectors",
+        vectors
     );
     let out = text(&o.stdout);
     assert!(o.status.success(), "{}\n{out}", text(&o.stderr));
@@ -161,6 +164,13 @@ fn eval_runs_the_artifact_and_its_onnx_twin_on_a_test_split() {
         .unwrap_or_else(|| panic!("no accuracy line:\n{out}"));
     assert!(acc > 80.0, "{acc}");
     assert!(png.exists());
+    // Every test input, raw and quantized, for another engine (scripts/onnxruntime_agree.py).
+    let raw = std::fs::read(&vectors).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&raw).unwrap();
+    use runtime_nostd::format::vectors as v;
+    assert_eq!(st.tensor(v::X).unwrap().shape(), [500, 784]);
+    assert_eq!(st.tensor(v::X_Q).unwrap().shape(), [500, 784]);
+    assert_eq!(st.tensor(v::CLASS).unwrap().shape(), [500]);
 }
 
 #[test]

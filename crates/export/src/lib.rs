@@ -76,7 +76,7 @@ mod st_read;
 pub mod st_write;
 mod staged;
 pub mod tract_eval;
-mod vectors;
+pub mod vectors;
 
 pub use artifact::artifact_bytes;
 pub use artifact_read::read_artifact;

@@ -237,3 +237,123 @@ fn to_u8(g: &mut Graph, k: usize, a: &str) -> String {
         vec![cast_to(DataType::Uint8)],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use runtime_nostd::format::cnn::{Layer, Plan};
+
+    use crate::calibrate::{Clipping, calibrate};
+    use crate::dataset::Dataset;
+    use crate::float_model::{CnnLayer, FloatBody, FloatModel};
+    use crate::quantized::QuantModel;
+
+    /// Deterministic values in [−1, 1) (a small LCG: no RNG dependency in export).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// A random float CNN of `layers` on `input` with `classes` outputs.
+    fn model(layers: &str, input: &[usize], classes: usize) -> FloatModel {
+        let plan = Plan::parse(layers, input, classes).unwrap();
+        let cnn = plan
+            .iter()
+            .enumerate()
+            .map(|(k, (layer, i, o))| {
+                let (w, b) = match layer.has_weights() {
+                    true => (layer.weights(i, plan.is_sequence()), o.c),
+                    false => (0, 0),
+                };
+                let scale = 1.0 / ((w / b.max(1)).max(1) as f32).sqrt();
+                CnnLayer {
+                    layer,
+                    weight: values(w, k as u64)
+                        .iter()
+                        .map(|v| v * scale * 1.5)
+                        .collect(),
+                    bias: values(b, 100 + k as u64).iter().map(|v| v * 0.2).collect(),
+                }
+            })
+            .collect();
+        FloatModel {
+            input_shape: input.to_vec(),
+            classes: (0..classes).map(|c| format!("c{c}")).collect(),
+            mean: vec![0.0],
+            std: vec![1.0],
+            body: FloatBody::Cnn(cnn),
+            source_sha256: [7; 32],
+            config: None,
+        }
+    }
+
+    /// tract's run of the ONNX twin gives exactly the integer reference's logits for every
+    /// row, from the same `x_q`: every layer kind, padding (which must read the zero point),
+    /// strides, depthwise, both poolings' rounding, a sequence input with several channels.
+    fn check(layers: &str, input: &[usize], classes: usize) {
+        let m = model(layers, input, classes);
+        let f = m.features();
+        let rows = 40;
+        let data = Dataset::new(
+            values(rows * f, 9).iter().map(|v| v * 2.0).collect(),
+            f,
+            None,
+        )
+        .unwrap();
+        let ranges = calibrate(&m, &data, rows, Clipping::MinMax).unwrap();
+        let qm = QuantModel::build(&m, &ranges).unwrap();
+        let onnx = crate::onnx_graph::onnx_bytes(&qm).unwrap();
+        let tr = crate::tract_eval::run_onnx(&onnx, &data.x, f, true).unwrap();
+        let c = classes;
+        let mut varied = std::collections::BTreeSet::new();
+        for r in 0..rows {
+            let x_q = &tr.x_q[r * f..(r + 1) * f];
+            let (logits, class) = crate::reference::forward(&qm, x_q);
+            assert_eq!(logits, &tr.logits[r * c..(r + 1) * c], "{layers}: row {r}");
+            assert_eq!(class, tr.class[r], "{layers}: row {r}");
+            varied.insert(logits);
+        }
+        // Not a degenerate network that says the same thing for every input.
+        assert!(
+            varied.len() > rows / 2,
+            "{layers}: only {} distinct outputs",
+            varied.len()
+        );
+    }
+
+    #[test]
+    fn tract_runs_the_twin_to_the_reference_integers_on_images() {
+        check(
+            "conv 6 k3 s1 same;maxpool 2;dwconv k3 s2 same;conv 8 k1 s1 valid;avgpool 2;dense 12;dense 5",
+            &[2, 12, 12],
+            5,
+        );
+        check("conv 4 k5 s2 valid;gap;dense 3", &[1, 11, 11], 3);
+    }
+
+    #[test]
+    fn tract_runs_the_twin_to_the_reference_integers_on_sequences() {
+        check(
+            "conv 8 k5 s1 same;maxpool 2;dwconv k3;gap;dense 4",
+            &[3, 20],
+            4,
+        );
+    }
+
+    #[test]
+    fn layers_that_do_not_fit_are_refused_before_writing() {
+        let mut m = model("conv 4;gap;dense 3", &[1, 6, 6], 3);
+        if let FloatBody::Cnn(l) = &mut m.body {
+            l[0].layer = Layer::parse("conv 4 k5 s1 same").unwrap();
+        }
+        assert!(m.validate().is_err());
+    }
+}

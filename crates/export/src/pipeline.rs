@@ -126,6 +126,7 @@ pub fn run(
         // Classes are < 256: FloatModel::validate bounds the class count.
         class: rt.class[..nv].iter().map(|&k| k as u8).collect(),
         label,
+        x: None,
     }
     .to_bytes(&artifact_sha256)?;
 

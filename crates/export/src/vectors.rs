@@ -19,6 +19,8 @@ pub struct Vectors {
     pub class: Vec<u8>,
     /// Ground truth, when the evaluation set has labels.
     pub label: Option<Vec<u8>>,
+    /// `[N * F]` raw inputs, when the file is for another engine to run too (not firmware).
+    pub x: Option<Vec<f32>>,
 }
 
 impl Vectors {
@@ -45,6 +47,9 @@ impl Vectors {
         ];
         if let Some(label) = &self.label {
             t.push(Owned::new(names::LABEL, Dtype::U8, vec![n], label.clone()));
+        }
+        if let Some(x) = &self.x {
+            t.push(crate::artifact::f32s(names::X, vec![n, self.features], x));
         }
         let mut meta = BTreeMap::new();
         meta.insert(
@@ -83,6 +88,7 @@ mod tests {
             logits: vec![5, 6, -7, 8, -9, 10],
             class: vec![1, 2],
             label,
+            x: None,
         }
     }
 

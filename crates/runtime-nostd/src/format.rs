@@ -92,6 +92,10 @@ pub mod vectors {
     /// U8 `[N]`: the dataset label. Optional: present only when the evaluation data had
     /// labels; a reader must accept a file without it (no ground truth, agreement only).
     pub const LABEL: &str = "label";
+    /// F32 `[N, F]`: the raw inputs (before normalization). Optional: `distill eval
+    /// --vectors` writes it, for engines that quantize for themselves (the ONNX twin in
+    /// onnxruntime, `scripts/onnxruntime_agree.py`); `export`'s firmware vectors do not.
+    pub const X: &str = "x";
 }
 
 /// The `*.int8.onnx` twin of the artifact (standard ONNX ops, same integers): its input and

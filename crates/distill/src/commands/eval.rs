@@ -63,6 +63,13 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     if let Some(path) = &onnx {
         tract(path, &model, test, &rt)?;
     }
+    if let Some(path) = &a.vectors {
+        write_vectors(path, &bytes, &model, test, &rt)?;
+        println!(
+            "vectors    {} ({n} inputs, raw and quantized)",
+            path.display()
+        );
+    }
     let mut t = String::from("per class  class                  inputs  accuracy\n");
     for (k, name) in names.iter().enumerate() {
         let row: u32 = counts[k * c..(k + 1) * c].iter().sum();
@@ -89,6 +96,32 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         Err(e) => eprintln!("warning: {} not drawn: {e}", png.display()),
     }
     Ok(())
+}
+
+/// Every test input, raw and quantized, with runtime-nostd's logits and class, through
+/// export's writer of the vectors format.
+fn write_vectors(
+    path: &Path,
+    artifact: &[u8],
+    model: &Model,
+    test: &Dataset,
+    rt: &Runtime,
+) -> anyhow::Result<()> {
+    use sha2::Digest;
+    let c = model.num_classes();
+    let bytes = export::vectors::Vectors {
+        features: model.input_len(),
+        classes: c,
+        x_q: rt.x_q.clone(),
+        logits: rt.logits.clone(),
+        // check_fits bounded the labels, and the artifact format the classes, below 256.
+        class: rt.class.iter().map(|&k| k as u8).collect(),
+        label: Some(test.y.iter().map(|&y| y as u8).collect()),
+        x: Some(test.x.clone()),
+    }
+    .to_bytes(&export::artifact::hex(&sha2::Sha256::digest(artifact)))?;
+    export::fsutil::write_atomic(path, &bytes)
+        .with_context(|| format!("{}: cannot write", path.display()))
 }
 
 /// The data must be what the artifact takes: same number of inputs, labels within its classes.
@@ -146,7 +179,8 @@ fn runtime(model: &Model, data: &Dataset) -> anyhow::Result<Runtime> {
 /// quantize an input one step apart (it multiplies by 1/scale), and only there may differ.
 fn tract(path: &Path, model: &Model, test: &Dataset, rt: &Runtime) -> anyhow::Result<()> {
     let f = model.input_len();
-    let is_mlp = model.kind() == runtime_nostd::Kind::Mlp;
+    // MLPs and CNNs output int8 logits; a tree its leaf.
+    let is_mlp = model.kind() != runtime_nostd::Kind::Tree;
     let onnx = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let tr = export::run_onnx(&onnx, &test.x, f, is_mlp)
         .with_context(|| format!("{}: tract cannot run it", path.display()))?;
