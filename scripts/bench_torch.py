@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """PyTorch twin of `cargo bench -p distill --bench epoch`: the same epoch on the same data.
 
-Usage: bench_torch.py DIR FEATURES CLASSES THREADS [SEEDS]. DIR holds what the Rust bench wrote:
+Usage: bench_torch.py DIR FEATURES CLASSES THREADS [SEEDS [all|mlp|cnn]]. DIR holds what the
+Rust bench wrote:
 train_x.f32, train_y.u32, test_x.f32, test_y.u32 (normalized, little-endian) and
 teacher_logits.f32 (candle's teacher after its epoch). Prints one JSON line per model: the
 mean epoch time and test accuracy over SEEDS runs (seeds 1..SEEDS), and each run's accuracy.
 Matches the Rust side: PyTorch's default Linear init, dropout 0.25 after each hidden ReLU of
 the teacher, AdamW(lr 1e-3, weight decay 0), batch 128, a fresh shuffle, the loss read back
-every step; KD: 0.5 * CE + 0.5 * T^2 * KL(softmax(t/T) || softmax(s/T)), T = 2.
+every step; KD: 0.5 * CE + 0.5 * T^2 * KL(softmax(t/T) || softmax(s/T)), T = 2. The CNN
+teacher: conv 3x3 (padding 1) 32, ReLU, max-pool 2, conv 3x3 64, ReLU, max-pool 2, flatten,
+dropout 0.25, dense 128, ReLU, dropout 0.25, dense C (PyTorch's default init).
 """
 import json
 import sys
@@ -31,6 +34,17 @@ def mlp(sizes, dropout):
         if i < len(sizes) - 2:
             layers += [nn.ReLU(), nn.Dropout(dropout)]
     return nn.Sequential(*layers)
+
+
+def cnn(classes, dropout):
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)),
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(dropout),
+        nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(128, classes),
+    )
 
 
 def epoch(model, x, y, teacher=None, alpha=0.5, t=2.0, batch=128):
@@ -62,20 +76,26 @@ def test_acc(model, x, y):
 def main():
     d, features, classes, threads = sys.argv[1], *map(int, sys.argv[2:5])
     seeds = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+    only = sys.argv[6] if len(sys.argv) > 6 else "all"
     torch.set_num_threads(threads)
     x = load(f"{d}/train_x.f32", np.float32, features)
     y = load(f"{d}/train_y.u32", np.uint32)
     tx = load(f"{d}/test_x.f32", np.float32, features)
     ty = load(f"{d}/test_y.u32", np.uint32)
-    logits = load(f"{d}/teacher_logits.f32", np.float32, classes)
-    for name, sizes, dropout, teacher in [
-        ("teacher", [features, 1200, 1200, classes], 0.25, None),
-        ("student", [features, 128, classes], 0.0, logits),
-    ]:
+    runs = []
+    if only in ("all", "mlp"):
+        logits = load(f"{d}/teacher_logits.f32", np.float32, classes)
+        runs += [
+            ("teacher", lambda: mlp([features, 1200, 1200, classes], 0.25), None),
+            ("student", lambda: mlp([features, 128, classes], 0.0), logits),
+        ]
+    if only in ("all", "cnn"):
+        runs.append(("cnn", lambda: cnn(classes, 0.25), None))
+    for name, build, teacher in runs:
         times, accs = [], []
         for seed in range(1, seeds + 1):
             torch.manual_seed(seed)
-            model = mlp(sizes, dropout)
+            model = build()
             times.append(epoch(model, x, y, teacher))
             accs.append(test_acc(model, tx, ty))
         print(json.dumps({"model": name, "seconds": sum(times) / seeds,

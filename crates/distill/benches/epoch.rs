@@ -1,8 +1,10 @@
 //! One training epoch in candle (its autograd, and the hand-written MLP step of
 //! `distill::nn::fast_mlp`) against the same epoch in PyTorch, in one command:
 //! `cargo bench -p distill --bench epoch`. (a) the teacher MLP 784-1200-1200-10 on labels,
-//! (b) the KD student 784-128-10 on cached teacher logits; batch 128, AdamW 1e-3, the same
-//! normalized data (written to a temporary folder that `scripts/bench_torch.py` reads).
+//! (b) the KD student 784-128-10 on cached teacher logits, (c) the CNN teacher (conv 3×3 32
+//! → pool → conv 3×3 64 → pool → dense 128 → 10, dropout 0.25: the default teacher for
+//! images); batch 128, AdamW 1e-3, the same normalized data (written to a temporary folder
+//! that `scripts/bench_torch.py` reads). `BENCH_ONLY=cnn` (or `mlp`) runs one part.
 //! PyTorch runs when `python3 -c "import torch"` works; otherwise only candle's times print.
 //! Each time covers the epoch's steps (shuffle, batches, forward, loss, backward, update);
 //! candle's also includes its per-epoch checkpoint write.
@@ -15,7 +17,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use distill::config::{Config, TrainConfig};
 use distill::data::prepared::Prepared;
-use distill::nn::{Classifier, Mlp, predict_logits};
+use distill::nn::{Classifier, Cnn, CnnSpec, Mlp, predict_logits};
 use distill::training::loss::KdLoss;
 use distill::training::metrics::Metrics;
 use distill::training::progress::EpochProgress;
@@ -35,6 +37,7 @@ fn seeds() -> u64 {
         .unwrap_or(DEFAULT_SEEDS)
 }
 
+#[derive(Clone)]
 struct Timed {
     /// Mean over the seeds run.
     seconds: f64,
@@ -72,58 +75,28 @@ fn main() -> anyhow::Result<()> {
         p.features
     );
 
-    let teacher_spec = Spec {
-        hidden: &[1200, 1200],
-        dropout: 0.25,
-        kd: None,
-        teacher: None,
-        fast: false,
-        seed: 1,
-    };
-    let (_, t_ref) = epoch(&p, teacher_spec, dir)?;
-    let mut runs = Vec::new();
-    let mut first = None;
-    for seed in 1..=seeds() {
-        let spec = Spec {
-            fast: true,
-            seed,
-            ..teacher_spec
-        };
-        let (model, r) = epoch(&p, spec, dir)?;
-        first.get_or_insert(model);
-        runs.push(r);
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let mut table: Vec<(&str, Timed, Timed, &str)> = Vec::new();
+    if only.is_empty() || only == "mlp" {
+        mlp_rows(&p, dir, &mut table)?;
     }
-    let t = Timed::mean(&runs);
-    let teacher = first.context("no teacher epoch ran")?;
-    let logits = predict_logits(&teacher, &p.train_x, 1000)?;
-    write_f32(&dir.join("teacher_logits.f32"), &logits)?;
-    let kd = KdLoss {
-        alpha: 0.5,
-        temperature: 2.0,
-        ..KdLoss::default()
-    };
-    let student_spec = Spec {
-        hidden: &[128],
-        dropout: 0.0,
-        kd: Some(kd),
-        teacher: Some(&logits),
-        fast: false,
-        seed: 1,
-    };
-    let (_, s_ref) = epoch(&p, student_spec, dir)?;
-    let runs = (1..=seeds())
-        .map(|seed| {
-            let spec = Spec {
-                fast: true,
-                seed,
-                ..student_spec
-            };
-            epoch(&p, spec, dir).map(|r| r.1)
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let s = Timed::mean(&runs);
-
-    let torch = run_torch(dir, p.features, p.classes, threads)?;
+    if only.is_empty() || only == "cnn" {
+        let spec = Spec {
+            arch: Arch::Cnn,
+            dropout: 0.25,
+            kd: None,
+            teacher: None,
+            fast: false,
+            seed: 1,
+        };
+        let runs = (1..=seeds())
+            .map(|seed| epoch(&p, Spec { seed, ..spec }, dir).map(|r| r.1))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let c = Timed::mean(&runs);
+        // The CNN has one path (im2col convolutions inside candle's autograd).
+        table.push(("teacher CNN 32-64-128", c.clone(), c, "cnn"));
+    }
+    let torch = run_torch(dir, p.features, p.classes, threads, &only)?;
     println!(
         "\nfast and PyTorch: means over {} seeds; autograd: seed 1",
         seeds()
@@ -132,16 +105,8 @@ fn main() -> anyhow::Result<()> {
         "| model | candle autograd s | candle fast s | PyTorch s | fast / PyTorch | test acc: autograd / fast / PyTorch |"
     );
     println!("|---|---:|---:|---:|---:|---|");
-    for (name, r, c, key) in [
-        ("teacher MLP 784-1200-1200-10", &t_ref, &t, "teacher"),
-        (
-            "KD student 784-128-10, cached logits",
-            &s_ref,
-            &s,
-            "student",
-        ),
-    ] {
-        let pt = torch.iter().find(|row| row.0 == key).map(|row| &row.1);
+    for (name, r, c, key) in &table {
+        let pt = torch.iter().find(|row| row.0 == *key).map(|row| &row.1);
         let (pt_s, ratio, pt_acc) = match pt {
             Some(pt) => (
                 format!("{:.2}", pt.seconds),
@@ -169,11 +134,81 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What one timed epoch trains: an MLP with `hidden` layers; KD when `kd` and `teacher` are
-/// given; through the hand-written step (`fast`) or candle's autograd.
+/// The MLP rows: the teacher MLP and the KD student, each through autograd (seed 1) and the
+/// hand-written step (every seed). Writes the teacher's logits for PyTorch's KD student.
+fn mlp_rows(
+    p: &Prepared,
+    dir: &Path,
+    table: &mut Vec<(&str, Timed, Timed, &str)>,
+) -> anyhow::Result<()> {
+    let teacher_spec = Spec {
+        arch: Arch::Mlp(&[1200, 1200]),
+        dropout: 0.25,
+        kd: None,
+        teacher: None,
+        fast: false,
+        seed: 1,
+    };
+    let (_, t_ref) = epoch(p, teacher_spec, dir)?;
+    let mut runs = Vec::new();
+    let mut first = None;
+    for seed in 1..=seeds() {
+        let spec = Spec {
+            fast: true,
+            seed,
+            ..teacher_spec
+        };
+        let (model, r) = epoch(p, spec, dir)?;
+        first.get_or_insert(model);
+        runs.push(r);
+    }
+    let t = Timed::mean(&runs);
+    let teacher = first.context("no teacher epoch ran")?;
+    let logits = predict_logits(teacher.as_ref(), &p.train_x, 1000)?;
+    write_f32(&dir.join("teacher_logits.f32"), &logits)?;
+    let kd = KdLoss {
+        alpha: 0.5,
+        temperature: 2.0,
+        ..KdLoss::default()
+    };
+    let student_spec = Spec {
+        arch: Arch::Mlp(&[128]),
+        dropout: 0.0,
+        kd: Some(kd),
+        teacher: Some(&logits),
+        fast: false,
+        seed: 1,
+    };
+    let (_, s_ref) = epoch(p, student_spec, dir)?;
+    let runs = (1..=seeds())
+        .map(|seed| {
+            let spec = Spec {
+                fast: true,
+                seed,
+                ..student_spec
+            };
+            epoch(p, spec, dir).map(|r| r.1)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let s = Timed::mean(&runs);
+    table.push(("teacher MLP 784-1200-1200-10", t_ref, t, "teacher"));
+    table.push(("KD student 784-128-10, cached logits", s_ref, s, "student"));
+    Ok(())
+}
+
+/// The network a timed epoch trains.
+#[derive(Clone, Copy)]
+enum Arch<'a> {
+    Mlp(&'a [usize]),
+    /// The default CNN teacher.
+    Cnn,
+}
+
+/// What one timed epoch trains: `arch`; KD when `kd` and `teacher` are given; through the
+/// hand-written step (`fast`, MLPs) or candle's autograd.
 #[derive(Clone, Copy)]
 struct Spec<'a> {
-    hidden: &'a [usize],
+    arch: Arch<'a>,
     dropout: f32,
     kd: Option<KdLoss>,
     teacher: Option<&'a Tensor>,
@@ -181,9 +216,9 @@ struct Spec<'a> {
     seed: u64,
 }
 
-fn epoch(p: &Prepared, spec: Spec, dir: &Path) -> anyhow::Result<(Mlp, Timed)> {
+fn epoch(p: &Prepared, spec: Spec, dir: &Path) -> anyhow::Result<(Box<dyn Classifier>, Timed)> {
     let Spec {
-        hidden,
+        arch,
         dropout,
         kd,
         teacher,
@@ -193,9 +228,21 @@ fn epoch(p: &Prepared, spec: Spec, dir: &Path) -> anyhow::Result<(Mlp, Timed)> {
     let varmap = VarMap::new();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let dev = &p.device;
-    let model = Mlp::new(
-        &varmap, p.features, hidden, p.classes, dropout, &mut rng, dev,
-    )?;
+    let model: Box<dyn Classifier> = match arch {
+        Arch::Mlp(hidden) => Box::new(Mlp::new(
+            &varmap, p.features, hidden, p.classes, dropout, &mut rng, dev,
+        )?),
+        Arch::Cnn => {
+            let spec = CnnSpec {
+                input: [1, 28, 28],
+                channels: &[32, 64],
+                dense: 128,
+                classes: p.classes,
+                dropout,
+            };
+            Box::new(Cnn::new(&varmap, &spec, &mut rng, dev)?)
+        }
+    };
     let empty_x = Tensor::zeros((0, p.features), DType::F32, dev)?;
     let empty_y = Tensor::zeros(0, DType::U32, dev)?;
     let data = TrainData {
@@ -221,7 +268,7 @@ fn epoch(p: &Prepared, spec: Spec, dir: &Path) -> anyhow::Result<(Mlp, Timed)> {
     };
     let start = Instant::now();
     train(
-        &model,
+        model.as_ref(),
         &varmap,
         &data,
         &job,
@@ -229,7 +276,7 @@ fn epoch(p: &Prepared, spec: Spec, dir: &Path) -> anyhow::Result<(Mlp, Timed)> {
         &EpochProgress::new(false),
     )?;
     let seconds = start.elapsed().as_secs_f64();
-    let test_acc = accuracy(&model as &dyn Classifier, &p.test_x, &p.test_y)?;
+    let test_acc = accuracy(model.as_ref(), &p.test_x, &p.test_y)?;
     Ok((
         model,
         Timed {
@@ -245,6 +292,7 @@ fn run_torch(
     features: usize,
     classes: usize,
     threads: usize,
+    only: &str,
 ) -> anyhow::Result<Vec<(String, Timed)>> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench_torch.py");
     let probe = Command::new("python3")
@@ -258,6 +306,7 @@ fn run_torch(
         .arg(&script)
         .arg(dir)
         .args([features, classes, threads, seeds() as usize].map(|v| v.to_string()))
+        .arg(if only.is_empty() { "all" } else { only })
         .output()
         .with_context(|| format!("running {}", script.display()))?;
     anyhow::ensure!(
