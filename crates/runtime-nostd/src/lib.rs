@@ -48,6 +48,7 @@
 //! for exact equality with the reference; the `asm!` one under QEMU (`qemu-check/`).
 #![cfg_attr(not(test), no_std)]
 
+mod cnn;
 mod container;
 mod error;
 pub mod format;
@@ -62,5 +63,5 @@ mod tree;
 pub use error::Error;
 pub use model::{Kind, Model, Prediction, argmax};
 pub use quant::{OutputQuant, quantize_value, requantize};
-pub use scratch::{ALIGN_SLACK, mlp_scratch_len, tree_scratch_len};
+pub use scratch::{ALIGN_SLACK, cnn_scratch_len, mlp_scratch_len, tree_scratch_len};
 pub use tree::TreePath;

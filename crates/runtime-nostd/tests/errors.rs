@@ -222,7 +222,7 @@ fn unsupported_version() {
 fn unknown_kind() {
     assert_eq!(
         edit(|a| {
-            a.set_meta(meta::KIND, "cnn");
+            a.set_meta(meta::KIND, "rnn");
         }),
         Error::UnknownKind
     );

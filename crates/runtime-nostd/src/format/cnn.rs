@@ -197,6 +197,33 @@ impl Layer {
         (if h_is_one { 1 } else { k }, k)
     }
 
+    /// `(top, left)` padding of a convolution (the same again at the bottom and right):
+    /// (K−1)/2 for `same` (`kh` = 1 on a sequence, so 0 on top), 0 for `valid` and every
+    /// other layer.
+    pub const fn padding(&self, is_sequence: bool) -> (usize, usize) {
+        let (kh, kw) = self.window(is_sequence);
+        match *self {
+            Layer::Conv {
+                padding: Padding::Same,
+                ..
+            }
+            | Layer::DwConv {
+                padding: Padding::Same,
+                ..
+            } => (kh.saturating_sub(1) / 2, kw.saturating_sub(1) / 2),
+            _ => (0, 0),
+        }
+    }
+
+    /// The step between windows: S of a convolution, P of a pool, 1 otherwise.
+    pub const fn stride(&self) -> usize {
+        match *self {
+            Layer::Conv { stride, .. } | Layer::DwConv { stride, .. } => stride,
+            Layer::MaxPool(p) | Layer::AvgPool(p) => p,
+            Layer::Gap | Layer::Dense(_) => 1,
+        }
+    }
+
     /// The output shape on `input`, or `None` when the layer does not fit it.
     pub const fn output(&self, input: Shape, is_sequence: bool) -> Option<Shape> {
         let (kh, kw) = self.window(is_sequence);
@@ -211,11 +238,10 @@ impl Layer {
                     Layer::Conv { out, .. } => out,
                     _ => input.c,
                 };
-                let (ph, pw) = match padding {
-                    Padding::Same if kw % 2 == 0 => return None,
-                    Padding::Same => ((kh - 1) / 2, (kw - 1) / 2),
-                    Padding::Valid => (0, 0),
-                };
+                if matches!(padding, Padding::Same) && kw % 2 == 0 {
+                    return None;
+                }
+                let (ph, pw) = self.padding(is_sequence);
                 // Checked: a crafted `input_shape` near usize::MAX must be refused, not wrap.
                 let (Some(h), Some(w)) = (input.h.checked_add(2 * ph), input.w.checked_add(2 * pw))
                 else {
