@@ -3,17 +3,27 @@
 //! `dense`, the MLP's layer code. The layer grammar and shapes are `format::cnn`'s.
 
 use crate::container::Container;
-use crate::format::cnn::{Layer, MAX_OPS, Plan, Shape};
+use crate::format::MAX_TENSORS;
+use crate::format::cnn::{Layer, Plan, Shape};
 use crate::kernels::{ChannelQuant, Window, selected_conv as conv, selected_pool as pool};
 use crate::mlp::{Dense, load_layer};
 use crate::scratch::{cnn_layout, cnn_scratch_bytes};
 use crate::{Error, scratch};
 
+/// Most weighted layers: the tensors of more (4 + 7 per layer) exceed `MAX_TENSORS`.
+const MAX_WEIGHTED: usize = (MAX_TENSORS - 4) / 7;
+
+/// A loaded CNN. It keeps its `layers` text, not the parsed [`Plan`] (468 B on a 32-bit
+/// target): with the plan inline every `Model`, of any kind, would grow from about 490 B to
+/// 960 B, and `from_bytes`'s stack by as much. `run` re-parses the checked text instead, a
+/// few thousand cycles per inference against the convolutions' hundreds of thousands, with
+/// the plan on the CNN's inference stack only.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cnn<'a> {
-    plan: Plan,
-    /// Layer k's tensors when it has weights (conv, dwconv, dense); `None` for a pool.
-    params: [Option<Dense<'a>>; MAX_OPS],
+    /// The `layers` metadata, checked by `Plan::parse` at load.
+    layers: &'a str,
+    /// The weighted layers' (conv, dwconv, dense) tensors, in layer order; pools have none.
+    params: [Option<Dense<'a>>; MAX_WEIGHTED],
     /// The quantized input's zero point: the padding value of a first convolution.
     input_zero_point: i8,
     /// `scratch::cnn_layout`: prepared words of the widest dense input, arena bytes.
@@ -22,21 +32,39 @@ pub(crate) struct Cnn<'a> {
 }
 
 impl<'a> Cnn<'a> {
-    /// Loads and validates the tensors of every weighted layer of `plan` (whose input is
-    /// `input`, the artifact's `input_shape`): `layers.{k}.weight` is `[O, kh, kw, C]`
-    /// (conv), `[C, kh, kw, 1]` (dwconv) or `[O, I]` (dense, I in HWC order), and the other
-    /// six tensors and every check are the MLP's (`mlp::load_layer`).
+    /// Zeros and empty: filled in place by `load` (the tensor table is about 420 B on a
+    /// 32-bit target, so it is never built on the stack and copied).
+    pub const EMPTY: Cnn<'static> = Cnn {
+        layers: "",
+        params: [None; MAX_WEIGHTED],
+        input_zero_point: 0,
+        prep_words: 0,
+        arena: 0,
+    };
+
+    /// Parses `layers` (the metadata) on `input` (`input_shape`, `[C, H, W]` or `[C, T]`) for
+    /// `classes`, then loads and validates the tensors of every weighted layer, in place:
+    /// `layers.{k}.weight` is `[O, kh, kw, C]` (conv), `[C, kh, kw, 1]` (dwconv) or `[O, I]`
+    /// (dense, I in HWC order), and the other six tensors and every check are the MLP's
+    /// (`mlp::load_layer`). Not inlined: its temporaries stay off the other kinds' stack.
+    #[inline(never)]
     pub fn load(
+        &mut self,
         c: &Container<'a, '_>,
-        plan: Plan,
+        layers: &'a str,
         input: &[usize],
+        classes: usize,
         input_zero_point: i32,
-    ) -> Result<Self, Error> {
-        let (prep_words, arena) = cnn_layout(input, plan.layers()).ok_or(Error::InvalidLayers)?;
-        let input_zero_point = i8::try_from(input_zero_point).map_err(|_| Error::ZeroPointRange)?;
-        let mut params = [None; MAX_OPS];
+    ) -> Result<(), Error> {
+        let plan = Plan::parse(layers, input, classes).map_err(|_| Error::InvalidLayers)?;
+        self.layers = layers;
+        (self.prep_words, self.arena) =
+            cnn_layout(input, plan.layers()).ok_or(Error::InvalidLayers)?;
+        self.input_zero_point =
+            i8::try_from(input_zero_point).map_err(|_| Error::ZeroPointRange)?;
         let seq = plan.is_sequence();
-        for (k, (slot, (layer, i, _))) in params.iter_mut().zip(plan.iter()).enumerate() {
+        let mut slots = self.params.iter_mut();
+        for (k, (layer, i, _)) in plan.iter().enumerate() {
             let (kh, kw) = layer.window(seq);
             let (outputs, row): (usize, &[usize]) = match layer {
                 Layer::Conv { out, .. } => (out, &[kh, kw, i.c]),
@@ -44,19 +72,17 @@ impl<'a> Cnn<'a> {
                 Layer::Dense(out) => (out, &[i.len()]),
                 Layer::MaxPool(_) | Layer::AvgPool(_) | Layer::Gap => continue,
             };
+            // More weighted layers than the tensor limit allows.
+            let slot = slots.next().ok_or(Error::InvalidLayers)?;
             *slot = Some(load_layer(c, k, Some(outputs), row)?);
         }
-        Ok(Cnn {
-            plan,
-            params,
-            input_zero_point,
-            prep_words,
-            arena,
-        })
+        Ok(())
     }
 
-    pub fn plan(&self) -> &Plan {
-        &self.plan
+    /// The plan, parsed again from the text `load` checked (so `Ok`), on the model's
+    /// `input_shape` and `classes`.
+    pub fn plan(&self, input: &[usize], classes: usize) -> Result<Plan, Error> {
+        Plan::parse(self.layers, input, classes).map_err(|_| Error::InvalidLayers)
     }
 
     /// Layers with tensors (7 each).
@@ -72,16 +98,25 @@ impl<'a> Cnn<'a> {
     /// Runs every layer; the caller checked the lengths of `input` (CHW), `logits` and
     /// `scratch`. Layout in `scratch.rs`: activation k at the arena's start when k is even,
     /// at its end when odd; layer k reads it and writes activation k + 1 at the other end,
-    /// or the logits.
-    pub fn run(&self, input: &[i8], scratch: &mut [u8], logits: &mut [i8]) -> Result<(), Error> {
+    /// or the logits. Not inlined: its frame stays off the other kinds' `infer`.
+    #[inline(never)]
+    pub fn run(
+        &self,
+        (dims, classes): (&[usize], usize),
+        input: &[i8],
+        scratch: &mut [u8],
+        logits: &mut [i8],
+    ) -> Result<(), Error> {
+        let plan = self.plan(dims, classes)?;
         let (prep, arena) =
             scratch::split(scratch, self.prep_words).ok_or(Error::ScratchTooSmall)?;
         let arena = arena.get_mut(..self.arena).ok_or(Error::ScratchTooSmall)?;
-        let first = self.plan.input_of(0).ok_or(Error::InputLength)?;
+        let first = plan.input_of(0).ok_or(Error::InputLength)?;
         chw_to_hwc(input, first, arena);
         let mut zero_point = self.input_zero_point;
-        let last = self.plan.layers().len().saturating_sub(1);
-        for (k, (layer, i, o)) in self.plan.iter().enumerate() {
+        let last = plan.layers().len().saturating_sub(1);
+        let mut weighted = self.params.iter().flatten();
+        for (k, (layer, i, o)) in plan.iter().enumerate() {
             let even = k % 2 == 0;
             let at = if even {
                 Some(i.len())
@@ -101,14 +136,18 @@ impl<'a> Cnn<'a> {
                 (false, false) => free.get_mut(..o.len()),
             };
             let dst = dst.ok_or(Error::ScratchTooSmall)?;
-            let params = self.params.get(k).copied().flatten();
-            let window = window(layer, i, o, self.plan.is_sequence());
+            let params = if layer.has_weights() {
+                weighted.next()
+            } else {
+                None
+            };
+            let window = window(layer, i, o, plan.is_sequence());
             let ok = match (layer, params) {
                 (Layer::Conv { .. }, Some(d)) => {
-                    conv::conv2d(src, d.weight, &window, zero_point, &quant(&d), dst)
+                    conv::conv2d(src, d.weight, &window, zero_point, &quant(d), dst)
                 }
                 (Layer::DwConv { .. }, Some(d)) => {
-                    conv::depthwise_conv2d(src, d.weight, &window, zero_point, &quant(&d), dst)
+                    conv::depthwise_conv2d(src, d.weight, &window, zero_point, &quant(d), dst)
                 }
                 (Layer::Dense(_), Some(d)) => d.run(src, prep, dst).is_ok(),
                 (Layer::MaxPool(_), _) => pool::max_pool(src, &window, dst),

@@ -112,6 +112,7 @@ impl<'a> Mlp<'a> {
 impl Dense<'_> {
     /// `output = requantize(bias + W·input)`, row by row through the selected `dot_rows`;
     /// `prep` holds `prep_words(inputs)` words.
+    #[inline(always)]
     pub fn run(&self, input: &[i8], prep: &mut [u32], output: &mut [i8]) -> Result<(), Error> {
         if !kernel::prepare(input, prep) {
             return Err(Error::ScratchTooSmall);

@@ -148,12 +148,14 @@ impl<'a> Model<'a> {
                     .get(..input_rank)
                     .filter(|d| (2..=3).contains(&d.len()))
                     .ok_or(Error::InvalidInputShape)?;
-                let plan = Plan::parse(meta(meta::LAYERS)?, dims, num_classes)
-                    .map_err(|_| Error::InvalidLayers)?;
-                let cnn = Cnn::load(c, plan, dims, input_zero_point)?;
-                let weighted = cnn.weighted();
-                *body = Body::Cnn(cnn);
-                4 + 7 * weighted
+                // Filled in place, like the MLP's table.
+                *body = Body::Cnn(Cnn::EMPTY);
+                let Body::Cnn(cnn) = body else {
+                    return Err(Error::UnknownKind);
+                };
+                let layers = meta(meta::LAYERS)?;
+                cnn.load(c, layers, dims, num_classes, input_zero_point)?;
+                4 + 7 * cnn.weighted()
             }
             _ => return Err(Error::UnknownKind),
         };
@@ -202,7 +204,7 @@ impl<'a> Model<'a> {
         match &self.body {
             Body::Mlp(m) => m.num_layers(),
             Body::Tree(t) => t.depth as usize,
-            Body::Cnn(n) => n.plan().layers().len(),
+            Body::Cnn(n) => self.plan_of(n).map_or(0, |p| p.layers().len()),
         }
     }
 
@@ -211,7 +213,7 @@ impl<'a> Model<'a> {
         match &self.body {
             Body::Mlp(m) => m.layers().map(|l| l.inputs * l.outputs).sum(),
             Body::Tree(t) => t.depth as usize * t.features,
-            Body::Cnn(n) => n.plan().macs(),
+            Body::Cnn(n) => self.plan_of(n).map_or(0, |p| p.macs()),
         }
     }
 
@@ -226,12 +228,17 @@ impl<'a> Model<'a> {
     }
 
     /// CNN only: the checked layer list, with each layer's input shape, MACs and parameters
-    /// (`Display` writes the canonical `layers` metadata).
-    pub fn cnn_plan(&self) -> Option<&Plan> {
+    /// (`Display` writes the canonical `layers` metadata). Parsed from the artifact's text
+    /// on each call (the model keeps the text, not the 468-byte plan).
+    pub fn cnn_plan(&self) -> Option<Plan> {
         match &self.body {
-            Body::Cnn(n) => Some(n.plan()),
+            Body::Cnn(n) => self.plan_of(n).ok(),
             Body::Mlp(_) | Body::Tree(_) => None,
         }
+    }
+
+    fn plan_of(&self, cnn: &Cnn<'_>) -> Result<Plan, Error> {
+        cnn.plan(self.input_shape(), self.num_classes)
     }
 
     /// Tree only: the stored distribution of `leaf`, `round(255 · softmax(φ))` per class.
@@ -290,7 +297,12 @@ impl<'a> Model<'a> {
                 })
             }
             Body::Cnn(n) => {
-                n.run(input, scratch, logits)?;
+                n.run(
+                    (self.input_shape(), self.num_classes),
+                    input,
+                    scratch,
+                    logits,
+                )?;
                 Ok(Prediction {
                     class: argmax(logits),
                     path: None,
