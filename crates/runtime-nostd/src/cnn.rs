@@ -3,8 +3,8 @@
 //! `dense`, the MLP's layer code. The layer grammar and shapes are `format::cnn`'s.
 
 use crate::container::Container;
-use crate::format::MAX_TENSORS;
-use crate::format::cnn::{Layer, Plan, Shape};
+use crate::format::cnn::{Layer, Plan, SEPARATOR, Shape};
+use crate::format::{MAX_TENSORS, split_ascii};
 use crate::kernels::{ChannelQuant, Window, selected_conv as conv, selected_pool as pool};
 use crate::mlp::{Dense, load_layer};
 use crate::scratch::{cnn_layout, cnn_scratch_bytes};
@@ -14,10 +14,10 @@ use crate::{Error, scratch};
 const MAX_WEIGHTED: usize = (MAX_TENSORS - 4) / 7;
 
 /// A loaded CNN. It keeps its `layers` text, not the parsed [`Plan`] (468 B on a 32-bit
-/// target): with the plan inline every `Model`, of any kind, would grow from about 490 B to
-/// 960 B, and `from_bytes`'s stack by as much. `run` re-parses the checked text instead, a
-/// few thousand cycles per inference against the convolutions' hundreds of thousands, with
-/// the plan on the CNN's inference stack only.
+/// target): with the plan inline every `Model`, of any kind, would grow from about 500 B to
+/// 960 B, and `from_bytes`'s stack by as much. `load` checks the text with `Plan::parse`;
+/// after that, `walk` reads it one layer at a time (a few words of stack, a few thousand
+/// cycles per inference against the convolutions' hundreds of thousands).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cnn<'a> {
     /// The `layers` metadata, checked by `Plan::parse` at load.
@@ -56,15 +56,13 @@ impl<'a> Cnn<'a> {
         classes: usize,
         input_zero_point: i32,
     ) -> Result<(), Error> {
-        let plan = Plan::parse(layers, input, classes).map_err(|_| Error::InvalidLayers)?;
+        (self.prep_words, self.arena) = check(layers, input, classes)?;
         self.layers = layers;
-        (self.prep_words, self.arena) =
-            cnn_layout(input, plan.layers()).ok_or(Error::InvalidLayers)?;
         self.input_zero_point =
             i8::try_from(input_zero_point).map_err(|_| Error::ZeroPointRange)?;
-        let seq = plan.is_sequence();
+        let seq = input.len() == 2;
         let mut slots = self.params.iter_mut();
-        for (k, (layer, i, _)) in plan.iter().enumerate() {
+        for (k, (layer, i, _)) in walk(layers, input).enumerate() {
             let (kh, kw) = layer.window(seq);
             let (outputs, row): (usize, &[usize]) = match layer {
                 Layer::Conv { out, .. } => (out, &[kh, kw, i.c]),
@@ -95,28 +93,31 @@ impl<'a> Cnn<'a> {
         cnn_scratch_bytes(self.prep_words, self.arena)
     }
 
-    /// Runs every layer; the caller checked the lengths of `input` (CHW), `logits` and
-    /// `scratch`. Layout in `scratch.rs`: activation k at the arena's start when k is even,
+    /// Runs every layer on `input` (CHW, of the model's `input_shape` `dims`); the caller
+    /// checked the lengths of `input`, `logits` and `scratch`. Layout in `scratch.rs`: activation k at the arena's start when k is even,
     /// at its end when odd; layer k reads it and writes activation k + 1 at the other end,
     /// or the logits. Not inlined: its frame stays off the other kinds' `infer`.
     #[inline(never)]
     pub fn run(
         &self,
-        (dims, classes): (&[usize], usize),
+        dims: &[usize],
         input: &[i8],
         scratch: &mut [u8],
         logits: &mut [i8],
     ) -> Result<(), Error> {
-        let plan = self.plan(dims, classes)?;
         let (prep, arena) =
             scratch::split(scratch, self.prep_words).ok_or(Error::ScratchTooSmall)?;
         let arena = arena.get_mut(..self.arena).ok_or(Error::ScratchTooSmall)?;
-        let first = plan.input_of(0).ok_or(Error::InputLength)?;
+        let first = Shape::of_input(dims).ok_or(Error::InputLength)?;
         chw_to_hwc(input, first, arena);
         let mut zero_point = self.input_zero_point;
-        let last = plan.layers().len().saturating_sub(1);
+        let last = split_ascii(self.layers, SEPARATOR as u8)
+            .count()
+            .saturating_sub(1);
         let mut weighted = self.params.iter().flatten();
-        for (k, (layer, i, o)) in plan.iter().enumerate() {
+        let seq = dims.len() == 2;
+        let mut ran = 0;
+        for (k, (layer, i, o)) in walk(self.layers, dims).enumerate() {
             let even = k % 2 == 0;
             let at = if even {
                 Some(i.len())
@@ -141,7 +142,7 @@ impl<'a> Cnn<'a> {
             } else {
                 None
             };
-            let window = window(layer, i, o, plan.is_sequence());
+            let window = window(layer, i, o, seq);
             let ok = match (layer, params) {
                 (Layer::Conv { .. }, Some(d)) => {
                     conv::conv2d(src, d.weight, &window, zero_point, &quant(d), dst)
@@ -162,9 +163,37 @@ impl<'a> Cnn<'a> {
                 // The loader checked every zero point is in [−128, 127].
                 zero_point = i8::try_from(d.out.zero_point).unwrap_or(0);
             }
+            ran += 1;
+        }
+        // Every layer ran (the text was checked at load, so the walk never stops early).
+        if ran != last + 1 {
+            return Err(Error::InvalidLayers);
         }
         Ok(())
     }
+}
+
+/// `load`'s check of the `layers` text: `Plan::parse` (the one definition of a valid list),
+/// then the scratch regions. Not inlined, so that the plan is off the stack while the tensors
+/// load.
+#[inline(never)]
+fn check(layers: &str, input: &[usize], classes: usize) -> Result<(usize, usize), Error> {
+    let plan = Plan::parse(layers, input, classes).map_err(|_| Error::InvalidLayers)?;
+    cnn_layout(input, plan.layers()).ok_or(Error::InvalidLayers)
+}
+
+/// A checked layer list walked without a `Plan`: `(layer, input shape, output shape)` in
+/// order, as `Plan::iter` yields them, parsing one layer at a time.
+fn walk<'t>(layers: &'t str, input: &[usize]) -> impl Iterator<Item = (Layer, Shape, Shape)> + 't {
+    let is_sequence = input.len() == 2;
+    let mut shape = Shape::of_input(input);
+    split_ascii(layers, SEPARATOR as u8).map_while(move |text| {
+        let layer = Layer::parse(text)?;
+        let input = shape?;
+        let output = layer.output(input, is_sequence)?;
+        shape = Some(output);
+        Some((layer, input, output))
+    })
 }
 
 /// The kernels' geometry of `layer` on `input`: its window, stride and padding

@@ -297,12 +297,7 @@ impl<'a> Model<'a> {
                 })
             }
             Body::Cnn(n) => {
-                n.run(
-                    (self.input_shape(), self.num_classes),
-                    input,
-                    scratch,
-                    logits,
-                )?;
+                n.run(self.input_shape(), input, scratch, logits)?;
                 Ok(Prediction {
                     class: argmax(logits),
                     path: None,
