@@ -93,6 +93,27 @@ impl Window {
             .filter(|&i| i < size)
     }
 
+    /// The run of window offsets `k0..k1` whose coordinate `o·stride + k − pad` lies in
+    /// `0..size`, and the coordinate of `k0`: the window's part inside the input along one
+    /// axis. Saturating: a window past the input gives an empty run.
+    #[inline]
+    pub fn span(
+        o: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        size: usize,
+    ) -> (usize, usize, usize) {
+        let start = o.saturating_mul(stride);
+        let k0 = pad.saturating_sub(start).min(k);
+        let k1 = size
+            .saturating_add(pad)
+            .saturating_sub(start)
+            .min(k)
+            .max(k0);
+        (k0, k1, start.saturating_add(k0).saturating_sub(pad))
+    }
+
     /// Whether every window lies inside the input (no padding is read): the pools' domain.
     pub fn inside(&self) -> bool {
         let fits = |out: usize, k: usize, pad: usize, size: usize| {

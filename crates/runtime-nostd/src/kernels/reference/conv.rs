@@ -40,6 +40,10 @@ fn lengths_ok(
 /// loader's accumulator bound proves they never do for a valid artifact). Returns `false`,
 /// writing nothing, when a slice is shorter than its shape or `quant` has fewer than O
 /// channels.
+///
+/// In HWC a filter row `ky` (`kw × C` weights) meets a contiguous run of the input row, so
+/// each row is one dot product over the columns inside the input, plus `pad` times the
+/// weights of the columns outside it.
 pub fn conv2d(
     input: &[i8],
     weights: &[i8],
@@ -56,29 +60,30 @@ pub fn conv2d(
     if !lengths_ok(input, weights, w, row, c_out, quant, output) {
         return false;
     }
+    // One filter row: kw taps of C channels (`max(1)`: `chunks` needs a non-zero size).
+    let taps = (w.kw * c_in).max(1);
     for y in 0..w.output.h {
         for x in 0..w.output.w {
+            let (kx0, kx1, ix0) = Window::span(x, w.kw, w.stride, w.pad_left, w.input.w);
+            let (lo, hi) = (kx0 * c_in, kx1 * c_in);
             let px = (y * w.output.w + x) * c_out;
             let out = output.get_mut(px..px + c_out).unwrap_or(&mut []);
             for (o, dst) in out.iter_mut().enumerate() {
                 let filter = weights.get(o * row..(o + 1) * row).unwrap_or(&[]);
                 let mut acc = 0i32;
-                for ky in 0..w.kh {
-                    let iy = Window::source(y, ky, w.stride, w.pad_top, w.input.h);
-                    for kx in 0..w.kw {
-                        let ix = Window::source(x, kx, w.stride, w.pad_left, w.input.w);
-                        let at = (ky * w.kw + kx) * c_in;
-                        let taps = filter.get(at..at + c_in).unwrap_or(&[]);
-                        acc = acc.wrapping_add(match (iy, ix) {
-                            (Some(iy), Some(ix)) => {
-                                let at = (iy * w.input.w + ix) * c_in;
-                                dot(taps, input.get(at..at + c_in).unwrap_or(&[]))
-                            }
-                            _ => taps
-                                .iter()
-                                .fold(0i32, |s, &t| s.wrapping_add(i32::from(t) * i32::from(pad))),
-                        });
-                    }
+                for (ky, f) in filter.chunks(taps).enumerate() {
+                    let Some(iy) = Window::source(y, ky, w.stride, w.pad_top, w.input.h) else {
+                        acc = acc.wrapping_add(padded(f, pad));
+                        continue;
+                    };
+                    let at = (iy * w.input.w + ix0) * c_in;
+                    let pixels = input.get(at..at + (hi - lo)).unwrap_or(&[]);
+                    let (left, f) = f.split_at(lo.min(f.len()));
+                    let (inside, right) = f.split_at((hi - lo).min(f.len()));
+                    acc = acc
+                        .wrapping_add(dot(inside, pixels))
+                        .wrapping_add(padded(left, pad))
+                        .wrapping_add(padded(right, pad));
                 }
                 *dst = quant.apply(o, acc).unwrap_or(0);
             }
@@ -114,24 +119,29 @@ pub fn depthwise_conv2d(
     }
     for y in 0..w.output.h {
         for x in 0..w.output.w {
+            let (kx0, kx1, ix0) = Window::span(x, w.kw, w.stride, w.pad_left, w.input.w);
             let px = (y * w.output.w + x) * c;
             let out = output.get_mut(px..px + c).unwrap_or(&mut []);
             for (ch, dst) in out.iter_mut().enumerate() {
                 let filter = weights.get(ch * row..(ch + 1) * row).unwrap_or(&[]);
                 let mut acc = 0i32;
-                for ky in 0..w.kh {
-                    let iy = Window::source(y, ky, w.stride, w.pad_top, w.input.h);
-                    for kx in 0..w.kw {
-                        let ix = Window::source(x, kx, w.stride, w.pad_left, w.input.w);
-                        let q = match (iy, ix) {
-                            (Some(iy), Some(ix)) => {
-                                input.get((iy * w.input.w + ix) * c + ch).copied()
-                            }
-                            _ => Some(pad),
-                        };
-                        let tap = filter.get(ky * w.kw + kx).copied().unwrap_or(0);
-                        acc = acc.wrapping_add(i32::from(tap) * i32::from(q.unwrap_or(pad)));
-                    }
+                for (ky, f) in filter.chunks(w.kw.max(1)).enumerate() {
+                    let Some(iy) = Window::source(y, ky, w.stride, w.pad_top, w.input.h) else {
+                        acc = acc.wrapping_add(padded(f, pad));
+                        continue;
+                    };
+                    // This channel of the row's pixels inside the input: every C-th value.
+                    let at = (iy * w.input.w + ix0) * c + ch;
+                    let pixels = input.get(at..).unwrap_or(&[]).iter().step_by(c.max(1));
+                    let (left, f) = f.split_at(kx0.min(f.len()));
+                    let (inside, right) = f.split_at((kx1 - kx0).min(f.len()));
+                    let sum = inside.iter().zip(pixels).fold(0i32, |s, (&t, &q)| {
+                        s.wrapping_add(i32::from(t) * i32::from(q))
+                    });
+                    acc = acc
+                        .wrapping_add(sum)
+                        .wrapping_add(padded(left, pad))
+                        .wrapping_add(padded(right, pad));
                 }
                 *dst = quant.apply(ch, acc).unwrap_or(0);
             }
@@ -145,6 +155,12 @@ fn dot(a: &[i8], b: &[i8]) -> i32 {
     a.iter().zip(b).fold(0i32, |s, (&a, &b)| {
         s.wrapping_add(i32::from(a) * i32::from(b))
     })
+}
+
+/// `pad · Σ taps`: the taps outside the input, wrapping.
+fn padded(taps: &[i8], pad: i8) -> i32 {
+    let sum = taps.iter().fold(0i32, |s, &t| s.wrapping_add(i32::from(t)));
+    sum.wrapping_mul(i32::from(pad))
 }
 
 #[cfg(test)]
