@@ -66,7 +66,8 @@ pub enum Error {
     InvalidDepth,
     /// `layers` is not a CNN `format::cnn::Plan::parse` accepts on `input_shape` for the
     /// classes: bad syntax, too many layers, a layer that does not fit its input, or a last
-    /// layer other than `dense C` (`Plan::parse` on the host names the layer and the reason).
+    /// layer other than `dense C` (`Plan::parse` on the host names the layer and the reason);
+    /// or it has more weighted layers than `format::MAX_TENSORS` leaves room for (8).
     InvalidLayers,
     /// A tensor the format requires is absent.
     MissingTensor,
