@@ -94,9 +94,10 @@ impl<'a> Cnn<'a> {
     }
 
     /// Runs every layer on `input` (CHW, of the model's `input_shape` `dims`); the caller
-    /// checked the lengths of `input`, `logits` and `scratch`. Layout in `scratch.rs`: activation k at the arena's start when k is even,
-    /// at its end when odd; layer k reads it and writes activation k + 1 at the other end,
-    /// or the logits. Not inlined: its frame stays off the other kinds' `infer`.
+    /// checked the lengths of `input`, `logits` and `scratch`. Layout in `scratch.rs`:
+    /// activation k at the arena's start when k is even, at its end when odd; layer k reads
+    /// it and writes activation k + 1 at the other end, or the logits. Not inlined: its frame
+    /// stays off the other kinds' `infer`.
     #[inline(never)]
     pub fn run(
         &self,

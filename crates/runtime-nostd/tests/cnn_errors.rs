@@ -138,6 +138,17 @@ fn bad_layers_metadata() {
         }),
         Error::MissingMetadata
     );
+    // Nine weighted layers need 4 + 63 tensors, over the 64 allowed: with the first eight's
+    // tensors present (60), the ninth is refused as a layer list this format cannot carry.
+    let nine = ["conv 1 k1 s1 valid"; 8].join(";") + ";dense 2";
+    let mut a = Artifact::random_cnn(&[1, 2, 2], &nine, 2, 5);
+    for t in T::ALL {
+        a.remove(&name(8, t));
+    }
+    assert_eq!(
+        Model::from_bytes(&a.bytes()).err(),
+        Some(Error::InvalidLayers)
+    );
     for shape in ["72", "1x2x6x6"] {
         assert_eq!(
             edit(|a| {

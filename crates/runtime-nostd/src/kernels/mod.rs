@@ -14,7 +14,7 @@
 //! The window families of the CNN work on channels-last (HWC) int8 activations described by
 //! a [`Window`]:
 //! * "conv" (`conv2d`, `depthwise_conv2d`): the integer sums of FORMAT.md's CNN rules, then
-//!   [`requantize`](crate::requantize) per output channel through a [`ChannelQuant`];
+//!   [`requantize`] per output channel through a [`ChannelQuant`];
 //! * "pool" (`max_pool`, `avg_pool`): no weights, quantization passed through.
 //!
 //! Their contracts are the doc comments of `reference::{conv, pool}`; `frame` holds their test
