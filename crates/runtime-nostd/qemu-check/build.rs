@@ -1,7 +1,7 @@
-//! Puts memory.x where the linker finds it, writes a 784-128-10 MLP and a depth-6 tree
-//! artifact (deterministic pseudo-random parameters, FORMAT.md layout) for the end-to-end
-//! instruction counts, and the host runtime's logits for a few inputs, which the device's
-//! DSP-kernel inference must reproduce exactly.
+//! Puts memory.x where the linker finds it, writes a 784-128-10 MLP, a depth-6 tree and a
+//! small CNN on 1×28×28 (`CNN_LAYERS` in src/main.rs) artifact (deterministic pseudo-random
+//! parameters, FORMAT.md layout) for the end-to-end instruction counts, and the host
+//! runtime's logits for a few inputs, which the device's inference must reproduce exactly.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -12,13 +12,20 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let mlp = mlp(&[784, 128, 10]);
     let tree = tree(6, 784, 10);
+    let cnn = cnn(&[1, 28, 28], CNN_LAYERS);
     let inputs = inputs(VECTORS, 784);
     fs::write(out.join("inputs.bin"), &inputs).unwrap();
     fs::write(out.join("mlp_expected.bin"), expected(&mlp, &inputs)).unwrap();
     fs::write(out.join("tree_expected.bin"), expected(&tree, &inputs)).unwrap();
+    fs::write(out.join("cnn_expected.bin"), expected(&cnn, &inputs)).unwrap();
     fs::write(out.join("mlp.safetensors"), mlp).unwrap();
     fs::write(out.join("tree.safetensors"), tree).unwrap();
+    fs::write(out.join("cnn.safetensors"), cnn).unwrap();
 }
+
+/// The CNN's layers; src/main.rs checks that its `CNN_LAYERS` array is the same list.
+const CNN_LAYERS: &str = "conv 8 k3 s1 same;maxpool 2;dwconv k3 s1 same;conv 16 k1 s1 valid;\
+                          maxpool 2;gap;dense 10";
 
 /// Test vectors the device runs; must match `VECTORS` in src/main.rs.
 const VECTORS: usize = 8;
@@ -43,6 +50,58 @@ fn expected(artifact: &[u8], inputs: &[u8]) -> Vec<u8> {
         out.push(p.class as u8);
     }
     out
+}
+
+/// A CNN with random weights: each weighted layer's seven tensors (OHWI conv, [C, KH, KW, 1]
+/// dwconv, [O, I] dense), a shift scaled to the row length, ReLU but on the last layer.
+fn cnn(input: &[usize], layers: &str) -> Vec<u8> {
+    use runtime_nostd::format::cnn::{Layer, Plan};
+    let mut rng = Rng(0x0c0f_fee0_1234_5678);
+    let plan = Plan::parse(layers, input, 10).expect("CNN_LAYERS fit 1x28x28");
+    let mut w = Writer {
+        entries: vec![],
+        data: vec![],
+    };
+    common(&mut w, input.iter().product());
+    let last = plan.layers().len() - 1;
+    for (k, (layer, i, _)) in plan.iter().enumerate() {
+        let (kh, kw) = layer.window(plan.is_sequence());
+        let shape = match layer {
+            Layer::Conv { out, .. } => vec![out, kh, kw, i.c],
+            Layer::DwConv { .. } => vec![i.c, kh, kw, 1],
+            Layer::Dense(out) => vec![out, i.len()],
+            _ => continue,
+        };
+        let (o, row) = (shape[0], shape[1..].iter().product::<usize>());
+        let t = |s: &str| format!("layers.{k}.{s}");
+        w.tensor(&t("weight_scale"), "F32", &[o], f32s(vec![0.01; o]));
+        let bias = (0..o).map(|_| (rng.next() % 4001) as i32 - 2000);
+        w.tensor(&t("bias"), "I32", &[o], i32s(bias.collect::<Vec<_>>()));
+        let m = (0..o).map(|_| (1 << 30) + (rng.next() as i32 & 0x3fff_ffff));
+        w.tensor(&t("multiplier"), "I32", &[o], i32s(m.collect::<Vec<_>>()));
+        let shift = 31 + (row * 64).ilog2() as i32;
+        w.tensor(&t("shift"), "I32", &[o], i32s(vec![shift; o]));
+        let out = if k == last {
+            [3, -128, 127]
+        } else {
+            [-7, -7, 127]
+        };
+        w.tensor(&t("output"), "I32", &[3], i32s(out));
+        w.tensor(&t("output_scale"), "F32", &[1], f32s([0.05]));
+        let weights = (0..o * row).map(|_| rng.w()).collect();
+        w.tensor(&t("weight"), "I8", &shape, weights);
+    }
+    let shape: Vec<String> = input.iter().map(|d| d.to_string()).collect();
+    let classes: Vec<String> = (0..10).map(|i| format!("c{i}")).collect();
+    w.finish(&[
+        ("format", "microdistill-int8".into()),
+        ("format_version", "1".into()),
+        ("kind", "cnn".into()),
+        ("input_shape", shape.join("x")),
+        ("classes", classes.join("|")),
+        ("layers", layers.replace(";\n", ";")),
+        ("source_sha256", "00".repeat(32)),
+    ])
 }
 
 struct Rng(u64);

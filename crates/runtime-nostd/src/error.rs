@@ -54,7 +54,7 @@ pub enum Error {
     WrongFormat,
     /// `format_version` is not one this runtime reads.
     UnsupportedVersion,
-    /// `kind` is neither `mlp` nor `tree`.
+    /// `kind` is not `mlp`, `tree` or `cnn`.
     UnknownKind,
     /// `input_shape` is malformed, has a zero dimension or too many dimensions.
     InvalidInputShape,
@@ -64,6 +64,11 @@ pub enum Error {
     InvalidNumLayers,
     /// `depth` is not a decimal in `format::MIN_DEPTH..=format::MAX_DEPTH`.
     InvalidDepth,
+    /// `layers` is not a CNN `format::cnn::Plan::parse` accepts on `input_shape` for the
+    /// classes: bad syntax, too many layers, a layer that does not fit its input, or a last
+    /// layer other than `dense C` (`Plan::parse` on the host names the layer and the reason);
+    /// or it has more weighted layers than `format::MAX_TENSORS` leaves room for (8).
+    InvalidLayers,
     /// A tensor the format requires is absent.
     MissingTensor,
     /// A tensor name the format does not define for this kind.
@@ -133,6 +138,7 @@ impl fmt::Display for Error {
             InvalidClasses => "invalid classes",
             InvalidNumLayers => "invalid num_layers",
             InvalidDepth => "invalid tree depth",
+            InvalidLayers => "invalid CNN layers for the input shape and classes",
             MissingTensor => "required tensor missing",
             UnknownTensor => "unknown tensor name",
             WrongDtype => "tensor has the wrong dtype",

@@ -1,4 +1,4 @@
-//! Allocation-free int8 inference for distilled students (MLP, soft decision tree).
+//! Allocation-free int8 inference for distilled students (MLP, soft decision tree, CNN).
 //!
 //! `Model::from_bytes` parses a `*.int8.safetensors` artifact (specified in `FORMAT.md`;
 //! names and limits in [`format`]) in place and validates everything once; `infer` then
@@ -34,6 +34,13 @@
 //! `W·q`. MLP class: first maximum of the last layer's int8 logits. Tree: at inner node n go
 //! right iff `acc > 0` (no requantization, no sigmoid); class = the leaf's stored class.
 //!
+//! CNN (FORMAT.md, "CNN"; layer list in [`format::cnn`]): activations channels-last (HWC),
+//! the input read in the data's order (CHW). `conv`/`dwconv` apply the same two lines per
+//! output position and channel, positions outside the input reading the layer's input zero
+//! point; `maxpool` takes the window's maximum; `avgpool`/`gap` its mean rounded half away
+//! from zero (`(s ± n/2) / n`, truncating); `dense` is the MLP's layer on the HWC flatten.
+//! Class: first maximum of the last `dense`'s logits.
+//!
 //! This rounds once (like TFLite's/CMSIS-NN's "single rounding" with M ≥ 0). A float
 //! reference (tract on the ONNX export) rounds `acc · s_in · s_w / s_out` to nearest-even in
 //! f32: the two can differ by one step where the scaled value is within float error of a
@@ -45,9 +52,12 @@
 //! with `cfg(arm_dsp)`, which `build.rs` sets for `thumbv7em-*` targets or when the compiler
 //! reports `target_feature = "dsp"`: stable rustc reports no Arm target features). Every
 //! variant is tested
-//! for exact equality with the reference; the `asm!` one under QEMU (`qemu-check/`).
+//! for exact equality with the reference; the `asm!` one under QEMU (`qemu-check/`). The
+//! CNN's window kernels (`reference::{conv, pool}`) have only their reference so far, tested
+//! against a naive oracle by the macros an optimized twin will instantiate too.
 #![cfg_attr(not(test), no_std)]
 
+mod cnn;
 mod container;
 mod error;
 pub mod format;
@@ -62,5 +72,5 @@ mod tree;
 pub use error::Error;
 pub use model::{Kind, Model, Prediction, argmax};
 pub use quant::{OutputQuant, quantize_value, requantize};
-pub use scratch::{ALIGN_SLACK, mlp_scratch_len, tree_scratch_len};
+pub use scratch::{ALIGN_SLACK, cnn_scratch_len, mlp_scratch_len, tree_scratch_len};
 pub use tree::TreePath;

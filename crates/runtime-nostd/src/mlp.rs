@@ -10,16 +10,17 @@ use crate::{Error, format::Dtype};
 /// Output rows computed per kernel call: the accumulators live on the stack.
 const BLOCK: usize = 16;
 
-/// One dense layer, borrowing its tensors from the artifact.
+/// One layer's seven `layers.{k}.*` tensors, borrowed from the artifact: a dense layer, or
+/// a CNN's convolution (`inputs` is then one output channel's weight count, kh·kw·C or kh·kw).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Dense<'a> {
     pub weight: &'a [i8],
     pub inputs: usize,
     pub outputs: usize,
-    bias: I32s<'a>,
-    multiplier: I32s<'a>,
-    shift: I32s<'a>,
-    out: OutputQuant,
+    pub bias: I32s<'a>,
+    pub multiplier: I32s<'a>,
+    pub shift: I32s<'a>,
+    pub out: OutputQuant,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +49,7 @@ impl<'a> Mlp<'a> {
         let mut inputs = features;
         for k in 0..num_layers {
             let slot = self.layers.get_mut(k).ok_or(Error::InvalidNumLayers)?;
-            let layer = slot.insert(load_layer(c, k, inputs)?);
+            let layer = slot.insert(load_layer(c, k, None, &[inputs])?);
             inputs = layer.outputs;
         }
         self.len = num_layers;
@@ -109,7 +110,10 @@ impl<'a> Mlp<'a> {
 }
 
 impl Dense<'_> {
-    fn run(&self, input: &[i8], prep: &mut [u32], output: &mut [i8]) -> Result<(), Error> {
+    /// `output = requantize(bias + W·input)`, row by row through the selected `dot_rows`;
+    /// `prep` holds `prep_words(inputs)` words.
+    #[inline(always)]
+    pub fn run(&self, input: &[i8], prep: &mut [u32], output: &mut [i8]) -> Result<(), Error> {
         if !kernel::prepare(input, prep) {
             return Err(Error::ScratchTooSmall);
         }
@@ -143,7 +147,15 @@ impl Dense<'_> {
     }
 }
 
-fn load_layer<'a>(c: &Container<'a, '_>, k: usize, inputs: usize) -> Result<Dense<'a>, Error> {
+/// Loads and validates layer `k`'s tensors. The weight's shape must be `[outputs, row..]`:
+/// `outputs` as given (any, for an MLP, whose next width it sets), each output channel's
+/// weights being `row` (MLP `[inputs]`; CNN `[kh, kw, C]`, `[kh, kw, 1]` or `[I]`).
+pub(crate) fn load_layer<'a>(
+    c: &Container<'a, '_>,
+    k: usize,
+    outputs: Option<usize>,
+    row: &[usize],
+) -> Result<Dense<'a>, Error> {
     let find = |t: LayerTensor| {
         let name = layer_name(k, t);
         c.find_tensor(|n| name.matches(n))
@@ -153,12 +165,18 @@ fn load_layer<'a>(c: &Container<'a, '_>, k: usize, inputs: usize) -> Result<Dens
     if w.dtype != Dtype::I8 {
         return Err(Error::WrongDtype);
     }
-    let &[outputs, w_inputs] = w.shape() else {
+    let Some((&w_outputs, w_row)) = w.shape().split_first() else {
         return Err(Error::WrongShape);
     };
-    if w_inputs != inputs || outputs == 0 {
+    if w_row != row || w_outputs == 0 || outputs.is_some_and(|o| o != w_outputs) {
         return Err(Error::WrongShape);
     }
+    let outputs = w_outputs;
+    // The container checked that the weight's bytes match its shape: no overflow.
+    let inputs = row
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or(Error::WrongShape)?;
     let get = |t: LayerTensor, dtype: Dtype, shape: &[usize]| tensor(find(t)?, dtype, shape);
     get(LayerTensor::WeightScale, Dtype::F32, &[outputs])?;
     get(LayerTensor::OutputScale, Dtype::F32, &[1])?;

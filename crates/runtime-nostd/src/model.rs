@@ -1,7 +1,9 @@
 //! `Model`: the artifact parsed in place, its metadata, and `infer`.
 
 use crate::Error;
+use crate::cnn::Cnn;
 use crate::container::{Container, Tables, Tensor};
+use crate::format::cnn::Plan;
 use crate::format::{
     self, Dtype, MAX_CLASSES, MAX_DIMS, MAX_LAYERS, meta, parse_decimal, split_ascii,
 };
@@ -15,25 +17,38 @@ use crate::tree::{Tree, TreePath};
 pub enum Kind {
     Mlp,
     Tree,
+    Cnn,
+}
+
+impl Kind {
+    /// The `kind` metadata value: `format::KIND_MLP`, `KIND_TREE` or `KIND_CNN`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::Mlp => format::KIND_MLP,
+            Kind::Tree => format::KIND_TREE,
+            Kind::Cnn => format::KIND_CNN,
+        }
+    }
 }
 
 /// What `infer` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Prediction {
-    /// Predicted class: the first maximum of the logits (MLP) or the reached leaf's stored
-    /// class (tree).
+    /// Predicted class: the first maximum of the logits (MLP, CNN) or the reached leaf's
+    /// stored class (tree).
     pub class: usize,
     /// Tree only: the reached leaf and the path to it.
     pub path: Option<TreePath>,
 }
 
-// No heap, so no Box: the MLP's fixed layer table (MAX_LAYERS entries) stays inline.
+// No heap, so no Box: the MLP's and the CNN's fixed layer tables stay inline.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy)]
 enum Body<'a> {
     Mlp(Mlp<'a>),
     Tree(Tree<'a>),
+    Cnn(Cnn<'a>),
 }
 
 /// A validated artifact borrowing its bytes: weights are read in place (from flash on a
@@ -127,6 +142,21 @@ impl<'a> Model<'a> {
                 *body = Body::Tree(Tree::load(c, d, features, num_classes)?);
                 4 + 5
             }
+            (format::KIND_CNN, body) => {
+                // `[C, H, W]` or `[C, T]`.
+                let dims = input_shape
+                    .get(..input_rank)
+                    .filter(|d| (2..=3).contains(&d.len()))
+                    .ok_or(Error::InvalidInputShape)?;
+                // Filled in place, like the MLP's table.
+                *body = Body::Cnn(Cnn::EMPTY);
+                let Body::Cnn(cnn) = body else {
+                    return Err(Error::UnknownKind);
+                };
+                let layers = meta(meta::LAYERS)?;
+                cnn.load(c, layers, dims, num_classes, input_zero_point)?;
+                4 + 7 * cnn.weighted()
+            }
             _ => return Err(Error::UnknownKind),
         };
         // Every expected name was found and names are unique, so any extra is unknown.
@@ -140,6 +170,7 @@ impl<'a> Model<'a> {
         match self.body {
             Body::Mlp(_) => Kind::Mlp,
             Body::Tree(_) => Kind::Tree,
+            Body::Cnn(_) => Kind::Cnn,
         }
     }
 
@@ -167,11 +198,13 @@ impl<'a> Model<'a> {
         self.source_sha256
     }
 
-    /// MLP: number of dense layers; tree: its depth.
+    /// MLP: number of dense layers; tree: its depth; CNN: number of layers, pools included
+    /// (layer k's tensors are `layers.{k}.*`).
     pub fn num_layers_or_depth(&self) -> usize {
         match &self.body {
             Body::Mlp(m) => m.num_layers(),
             Body::Tree(t) => t.depth as usize,
+            Body::Cnn(n) => self.plan_of(n).map_or(0, |p| p.layers().len()),
         }
     }
 
@@ -180,22 +213,39 @@ impl<'a> Model<'a> {
         match &self.body {
             Body::Mlp(m) => m.layers().map(|l| l.inputs * l.outputs).sum(),
             Body::Tree(t) => t.depth as usize * t.features,
+            Body::Cnn(n) => self.plan_of(n).map_or(0, |p| p.macs()),
         }
     }
 
-    /// Bytes of caller scratch `infer` needs (see `mlp_scratch_len` / `tree_scratch_len`).
+    /// Bytes of caller scratch `infer` needs (see `mlp_scratch_len` / `tree_scratch_len` /
+    /// `cnn_scratch_len`).
     pub fn scratch_len(&self) -> usize {
         match &self.body {
             Body::Mlp(m) => m.scratch_len(),
             Body::Tree(t) => crate::scratch::tree_scratch_len(t.features),
+            Body::Cnn(n) => n.scratch_len(),
         }
+    }
+
+    /// CNN only: the checked layer list, with each layer's input shape, MACs and parameters
+    /// (`Display` writes the canonical `layers` metadata). Parsed from the artifact's text
+    /// on each call (the model keeps the text, not the 468-byte plan).
+    pub fn cnn_plan(&self) -> Option<Plan> {
+        match &self.body {
+            Body::Cnn(n) => self.plan_of(n).ok(),
+            Body::Mlp(_) | Body::Tree(_) => None,
+        }
+    }
+
+    fn plan_of(&self, cnn: &Cnn<'_>) -> Result<Plan, Error> {
+        cnn.plan(self.input_shape(), self.num_classes)
     }
 
     /// Tree only: the stored distribution of `leaf`, `round(255 · softmax(φ))` per class.
     pub fn leaf_probs(&self, leaf: usize) -> Option<&'a [u8]> {
         match &self.body {
             Body::Tree(t) => t.leaf_probs(leaf),
-            Body::Mlp(_) => None,
+            Body::Mlp(_) | Body::Cnn(_) => None,
         }
     }
 
@@ -218,8 +268,9 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
-    /// Runs one quantized input. `scratch` needs `scratch_len()` bytes (any alignment);
-    /// `logits` exactly `num_classes()` entries. MLP: `logits` gets the int8 logits. Tree:
+    /// Runs one quantized input (a CNN's in the data's order, CHW). `scratch` needs
+    /// `scratch_len()` bytes (any alignment); `logits` exactly `num_classes()` entries.
+    /// MLP, CNN: `logits` gets the int8 logits. Tree:
     /// `logits` gets the reached leaf's distribution as `p − 128` (p in 0..=255; the exact
     /// u8 values are `leaf_probs(path.leaf)`), and `Prediction::path` the path.
     pub fn infer(
@@ -240,6 +291,13 @@ impl<'a> Model<'a> {
         match &self.body {
             Body::Mlp(m) => {
                 m.run(input, scratch, logits)?;
+                Ok(Prediction {
+                    class: argmax(logits),
+                    path: None,
+                })
+            }
+            Body::Cnn(n) => {
+                n.run(self.input_shape(), input, scratch, logits)?;
                 Ok(Prediction {
                     class: argmax(logits),
                     path: None,

@@ -222,7 +222,7 @@ fn unsupported_version() {
 fn unknown_kind() {
     assert_eq!(
         edit(|a| {
-            a.set_meta(meta::KIND, "cnn");
+            a.set_meta(meta::KIND, "rnn");
         }),
         Error::UnknownKind
     );
@@ -288,6 +288,14 @@ fn invalid_depth() {
             "{d}"
         );
     }
+}
+
+#[test]
+fn invalid_layers() {
+    // A CNN whose `layers` ends in `gap`, not `dense C` (more in tests/cnn_errors.rs).
+    let mut a = Artifact::random_cnn(&[1, 4, 4], "conv 2 k3 s1 same;gap;dense 2", 2, 3);
+    a.set_meta(meta::LAYERS, "conv 2 k3 s1 same;gap");
+    assert_eq!(err(&a.bytes()), Error::InvalidLayers);
 }
 
 #[test]
@@ -559,7 +567,8 @@ fn leaf_class_range() {
 
 #[test]
 fn call_errors() {
-    for a in [Artifact::tiny_mlp(), Artifact::tiny_tree()] {
+    let cnn = Artifact::random_cnn(&[1, 2, 2], "conv 2 k3 s1 same;maxpool 2;dense 2", 2, 4);
+    for a in [Artifact::tiny_mlp(), Artifact::tiny_tree(), cnn] {
         let bytes = a.bytes();
         let m = Model::from_bytes(&bytes).unwrap();
         let mut scratch = vec![0u8; m.scratch_len()];
@@ -588,6 +597,7 @@ fn display_is_distinct() {
         Error::HeaderTooLarge,
         Error::InvalidJson,
         Error::WrongShape,
+        Error::InvalidLayers,
         Error::AccumulatorRange,
         Error::ScratchTooSmall,
     ];

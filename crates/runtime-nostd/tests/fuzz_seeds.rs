@@ -18,6 +18,16 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             "tree_depth3.safetensors",
             Artifact::random_tree(3, 9, 4, 6).bytes(),
         ),
+        (
+            "cnn_small.safetensors",
+            Artifact::random_cnn(
+                &[2, 6, 6],
+                "conv 3 k3 s1 same;maxpool 2;dwconv k3 s1 valid;gap;dense 3",
+                3,
+                7,
+            )
+            .bytes(),
+        ),
     ]
 }
 

@@ -46,6 +46,8 @@ fn mutations_never_panic() {
         Artifact::tiny_tree().bytes(),
         Artifact::random_mlp(&[21, 9, 6, 4], 11).bytes(),
         Artifact::random_tree(3, 13, 5, 12).bytes(),
+        Artifact::random_cnn(&[2, 5, 5], "conv 3 k3 s1 same;maxpool 2;dense 4", 4, 13).bytes(),
+        Artifact::random_cnn(&[3, 7], "dwconv k3 s2 valid;avgpool 1;gap;dense 2", 2, 14).bytes(),
     ];
     let mut rng = Rng(0x5eed);
     let (mut tried, mut loaded) = (0usize, 0usize);

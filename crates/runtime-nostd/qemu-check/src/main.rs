@@ -1,6 +1,7 @@
 //! Under QEMU mps2-an386 (Cortex-M4F): the DSP `dot_rows` against the reference on random
-//! shapes, the tiny fixtures' hand-computed outputs, and `bench_mark` calls around a
-//! 784→128 layer and whole inferences for `/work/shared/tools/qemu-insncount`.
+//! shapes, the tiny fixtures' hand-computed outputs, an MLP's, a tree's and a CNN's logits
+//! against the host runtime's, and `bench_mark` calls around a 784→128 layer and whole
+//! inferences for `/work/shared/tools/qemu-insncount`.
 //! Exits through semihosting with 0 when everything matched, 1 otherwise.
 #![no_std]
 #![no_main]
@@ -8,8 +9,9 @@
 use core::fmt::Write;
 use core::hint::black_box;
 use cortex_m_rt::entry;
+use runtime_nostd::format::cnn::{Layer, Padding};
 use runtime_nostd::kernels::{SELECTED_NAME, prep_words, reference::dot as reference, selected};
-use runtime_nostd::{Model, Prediction, TreePath};
+use runtime_nostd::{Model, Prediction, TreePath, cnn_scratch_len};
 
 mod semihosting;
 use semihosting::{Out, exit};
@@ -17,17 +19,51 @@ use semihosting::{Out, exit};
 const BENCH_ROWS: usize = 128;
 const BENCH_COLS: usize = 784;
 static mut BENCH_W: [i8; BENCH_ROWS * BENCH_COLS] = [0; BENCH_ROWS * BENCH_COLS];
-static mut SCRATCH: [u8; 4096] = [0; 4096];
+
+/// The CNN of build.rs (`CNN_LAYERS` there, checked against this list at run time), here to
+/// size the scratch in a `const` as a firmware would.
+const CNN_LAYERS: [Layer; 7] = [
+    Layer::Conv {
+        out: 8,
+        kernel: 3,
+        stride: 1,
+        padding: Padding::Same,
+    },
+    Layer::MaxPool(2),
+    Layer::DwConv {
+        kernel: 3,
+        stride: 1,
+        padding: Padding::Same,
+    },
+    Layer::Conv {
+        out: 16,
+        kernel: 1,
+        stride: 1,
+        padding: Padding::Valid,
+    },
+    Layer::MaxPool(2),
+    Layer::Gap,
+    Layer::Dense(10),
+];
+const CNN_SCRATCH: usize = cnn_scratch_len(&[1, 28, 28], &CNN_LAYERS);
+const SCRATCH_LEN: usize = if CNN_SCRATCH > 4096 {
+    CNN_SCRATCH
+} else {
+    4096
+};
+static mut SCRATCH: [u8; SCRATCH_LEN] = [0; SCRATCH_LEN];
 
 static TINY_MLP: &[u8] = include_bytes!("../../fuzz/seeds/tiny_mlp.safetensors");
 static TINY_TREE: &[u8] = include_bytes!("../../fuzz/seeds/tiny_tree.safetensors");
 static MLP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mlp.safetensors"));
 static TREE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tree.safetensors"));
+static CNN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cnn.safetensors"));
 /// `VECTORS` inputs of 784 int8 values and, per model, the host runtime's 10 logits + class.
 const VECTORS: usize = 8;
 static INPUTS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/inputs.bin"));
 static MLP_EXPECTED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mlp_expected.bin"));
 static TREE_EXPECTED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tree_expected.bin"));
+static CNN_EXPECTED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cnn_expected.bin"));
 
 /// The device's inference of every vector equals the host's (build.rs), logits and class.
 fn matches_host(name: &str, m: &Model, expected: &[u8], out: &mut Out) -> bool {
@@ -244,16 +280,20 @@ fn main() -> ! {
     let sp = paint_stack();
     let tree = Model::from_bytes(black_box(TREE));
     let parse_tree = stack_used(sp);
+    let sp = paint_stack();
+    let cnn = Model::from_bytes(black_box(CNN));
+    let parse_cnn = stack_used(sp);
     let _ = writeln!(
         out,
-        "stack peak of from_bytes: mlp {parse_mlp} B, tree {parse_tree} B"
+        "stack peak of from_bytes: mlp {parse_mlp} B, tree {parse_tree} B, cnn {parse_cnn} B"
     );
-    let (Ok(mlp), Ok(tree)) = (mlp, tree) else {
+    let (Ok(mlp), Ok(tree), Ok(cnn)) = (mlp, tree, cnn) else {
         let _ = writeln!(
             out,
-            "FAIL: bench artifacts rejected: {:?} {:?}",
+            "FAIL: bench artifacts rejected: {:?} {:?} {:?}",
             mlp.err(),
-            tree.err()
+            tree.err(),
+            cnn.err()
         );
         exit(1);
     };
@@ -261,10 +301,10 @@ fn main() -> ! {
     let scratch = unsafe { &mut *core::ptr::addr_of_mut!(SCRATCH) };
     let mut acc_dsp = [0i32; BENCH_ROWS];
     let mut acc_ref = [0i32; BENCH_ROWS];
-    let (mut l1, mut l2) = ([0i8; 10], [0i8; 10]);
+    let (mut l1, mut l2, mut l3) = ([0i8; 10], [0i8; 10], [0i8; 10]);
 
     // Marks: A prepare B dsp dot_rows C reference dot_rows D MLP inference E (stack probe) F
-    // tree inference G.
+    // tree inference G (stack probe) H CNN inference I.
     bench_mark();
     let a = selected::prepare(&input, &mut prep[..prep_words(BENCH_COLS)]);
     bench_mark();
@@ -279,6 +319,12 @@ fn main() -> ! {
     let _ = writeln!(out, "stack peak of infer (mlp): {} B", stack_used(sp));
     bench_mark();
     let p_tree = tree.infer(&input, scratch, &mut l2);
+    bench_mark();
+    let sp = paint_stack();
+    let _ = black_box(cnn.infer(&input, scratch, &mut l3));
+    let _ = writeln!(out, "stack peak of infer (cnn): {} B", stack_used(sp));
+    bench_mark();
+    let p_cnn = cnn.infer(&input, scratch, &mut l3);
     bench_mark();
 
     if !(a && b && c) || acc_dsp != acc_ref {
@@ -297,9 +343,21 @@ fn main() -> ! {
         tree.macs(),
         tree.scratch_len()
     );
-    ok &= p_mlp.is_ok() && p_tree.is_ok();
+    let _ = writeln!(
+        out,
+        "cnn 1x28x28: {p_cnn:?} macs {} scratch {}",
+        cnn.macs(),
+        cnn.scratch_len()
+    );
+    let same_layers = cnn.cnn_plan().is_some_and(|p| p.layers() == CNN_LAYERS);
+    if !same_layers || cnn.scratch_len() != CNN_SCRATCH {
+        let _ = writeln!(out, "FAIL cnn: build.rs's layers differ from CNN_LAYERS");
+        ok = false;
+    }
+    ok &= p_mlp.is_ok() && p_tree.is_ok() && p_cnn.is_ok();
     ok &= matches_host("mlp 784-128-10", &mlp, MLP_EXPECTED, &mut out);
     ok &= matches_host("tree d6", &tree, TREE_EXPECTED, &mut out);
+    ok &= matches_host("cnn 1x28x28", &cnn, CNN_EXPECTED, &mut out);
 
     ok &= expect_prediction(
         "tiny_mlp",

@@ -67,7 +67,7 @@ pub struct Shape {
 
 impl Shape {
     /// The input of a CNN: `[C, H, W]` (an image) or `[C, T]` (a sequence, h = 1).
-    pub fn of_input(dims: &[usize]) -> Option<Shape> {
+    pub const fn of_input(dims: &[usize]) -> Option<Shape> {
         match *dims {
             [c, h, w] => Some(Shape { c, h, w }),
             [c, t] => Some(Shape { c, h: 1, w: t }),
@@ -75,8 +75,21 @@ impl Shape {
         }
     }
 
+    /// Values in the activation, `c·h·w` (saturating: [`Plan`] refuses a shape whose
+    /// length overflows, see [`checked_len`](Shape::checked_len)).
     pub const fn len(&self) -> usize {
-        self.c * self.h * self.w
+        match self.checked_len() {
+            Some(n) => n,
+            None => usize::MAX,
+        }
+    }
+
+    /// `c·h·w`, or `None` when it overflows `usize`.
+    pub const fn checked_len(&self) -> Option<usize> {
+        match self.c.checked_mul(self.h) {
+            Some(ch) => ch.checked_mul(self.w),
+            None => None,
+        }
     }
 
     pub const fn is_empty(&self) -> bool {
@@ -93,7 +106,7 @@ pub enum LayerError {
     /// More than [`MAX_OPS`] layers, or none.
     Count,
     /// Layer `i` does not fit its input (a window larger than the input, an even `same`
-    /// kernel, a spatial layer after a dense one).
+    /// kernel, a spatial layer after a dense one), or a size overflows `usize`.
     Shape(usize),
     /// The last layer is not `dense` to the number of classes.
     Head,
@@ -184,6 +197,33 @@ impl Layer {
         (if h_is_one { 1 } else { k }, k)
     }
 
+    /// `(top, left)` padding of a convolution (the same again at the bottom and right):
+    /// (K−1)/2 for `same` (`kh` = 1 on a sequence, so 0 on top), 0 for `valid` and every
+    /// other layer.
+    pub const fn padding(&self, is_sequence: bool) -> (usize, usize) {
+        let (kh, kw) = self.window(is_sequence);
+        match *self {
+            Layer::Conv {
+                padding: Padding::Same,
+                ..
+            }
+            | Layer::DwConv {
+                padding: Padding::Same,
+                ..
+            } => (kh.saturating_sub(1) / 2, kw.saturating_sub(1) / 2),
+            _ => (0, 0),
+        }
+    }
+
+    /// The step between windows: S of a convolution, P of a pool, 1 otherwise.
+    pub const fn stride(&self) -> usize {
+        match *self {
+            Layer::Conv { stride, .. } | Layer::DwConv { stride, .. } => stride,
+            Layer::MaxPool(p) | Layer::AvgPool(p) => p,
+            Layer::Gap | Layer::Dense(_) => 1,
+        }
+    }
+
     /// The output shape on `input`, or `None` when the layer does not fit it.
     pub const fn output(&self, input: Shape, is_sequence: bool) -> Option<Shape> {
         let (kh, kw) = self.window(is_sequence);
@@ -198,18 +238,22 @@ impl Layer {
                     Layer::Conv { out, .. } => out,
                     _ => input.c,
                 };
-                let (ph, pw) = match padding {
-                    Padding::Same if kw % 2 == 0 => return None,
-                    Padding::Same => ((kh - 1) / 2, (kw - 1) / 2),
-                    Padding::Valid => (0, 0),
+                if matches!(padding, Padding::Same) && kw % 2 == 0 {
+                    return None;
+                }
+                let (ph, pw) = self.padding(is_sequence);
+                // Checked: a crafted `input_shape` near usize::MAX must be refused, not wrap.
+                let (Some(h), Some(w)) = (input.h.checked_add(2 * ph), input.w.checked_add(2 * pw))
+                else {
+                    return None;
                 };
-                if input.h + 2 * ph < kh || input.w + 2 * pw < kw {
+                if h < kh || w < kw || stride == 0 {
                     return None;
                 }
                 Some(Shape {
                     c: out_c,
-                    h: (input.h + 2 * ph - kh) / stride + 1,
-                    w: (input.w + 2 * pw - kw) / stride + 1,
+                    h: (h - kh) / stride + 1,
+                    w: (w - kw) / stride + 1,
                 })
             }
             Layer::MaxPool(_) | Layer::AvgPool(_) => {
@@ -231,27 +275,63 @@ impl Layer {
         }
     }
 
-    /// Multiply-accumulates on `input` (0 for pools).
+    /// Multiply-accumulates on `input` (0 for pools); saturating (see [`Plan`]).
     pub const fn macs(&self, input: Shape, output: Shape, is_sequence: bool) -> usize {
-        let (kh, kw) = self.window(is_sequence);
-        match *self {
-            Layer::Conv { .. } => output.len() * kh * kw * input.c,
-            Layer::DwConv { .. } => output.len() * kh * kw,
-            Layer::Dense(out) => input.len() * out,
-            _ => 0,
+        match self.checked_macs(input, output, is_sequence) {
+            Some(n) => n,
+            None => usize::MAX,
         }
     }
 
-    /// Weight count (without the bias): `[O, KH, KW, C]`, `[C, KH, KW, 1]` or `[O, I]`.
-    pub const fn weights(&self, input: Shape, is_sequence: bool) -> usize {
-        let (kh, kw) = self.window(is_sequence);
+    /// [`macs`](Layer::macs), or `None` when it overflows `usize`.
+    pub const fn checked_macs(&self, input: Shape, output: Shape, seq: bool) -> Option<usize> {
+        let (kh, kw) = self.window(seq);
         match *self {
-            Layer::Conv { out, .. } => out * kh * kw * input.c,
-            Layer::DwConv { .. } => input.c * kh * kw,
-            Layer::Dense(out) => out * input.len(),
-            _ => 0,
+            Layer::Conv { .. } => {
+                product(&[output.checked_len(), kh.checked_mul(kw), Some(input.c)])
+            }
+            Layer::DwConv { .. } => product(&[output.checked_len(), kh.checked_mul(kw)]),
+            Layer::Dense(out) => product(&[input.checked_len(), Some(out)]),
+            _ => Some(0),
         }
     }
+
+    /// Weight count (without the bias): `[O, KH, KW, C]`, `[C, KH, KW, 1]` or `[O, I]`;
+    /// saturating (see [`Plan`]).
+    pub const fn weights(&self, input: Shape, is_sequence: bool) -> usize {
+        match self.checked_weights(input, is_sequence) {
+            Some(n) => n,
+            None => usize::MAX,
+        }
+    }
+
+    /// [`weights`](Layer::weights), or `None` when it overflows `usize`.
+    pub const fn checked_weights(&self, input: Shape, is_sequence: bool) -> Option<usize> {
+        let (kh, kw) = self.window(is_sequence);
+        match *self {
+            Layer::Conv { out, .. } => product(&[Some(out), kh.checked_mul(kw), Some(input.c)]),
+            Layer::DwConv { .. } => product(&[Some(input.c), kh.checked_mul(kw)]),
+            Layer::Dense(out) => product(&[Some(out), input.checked_len()]),
+            _ => Some(0),
+        }
+    }
+}
+
+/// The product of `factors`, `None` if one is `None` or the product overflows.
+const fn product(factors: &[Option<usize>]) -> Option<usize> {
+    let mut acc = 1usize;
+    let mut rest = factors;
+    while let [first, tail @ ..] = rest {
+        acc = match *first {
+            Some(f) => match acc.checked_mul(f) {
+                Some(p) => p,
+                None => return None,
+            },
+            None => return None,
+        };
+        rest = tail;
+    }
+    Some(acc)
 }
 
 impl fmt::Display for Layer {
@@ -282,6 +362,10 @@ impl fmt::Display for Layer {
 }
 
 /// A checked layer list, without allocation: the layers and each one's input shape.
+///
+/// Every activation length, and the plan's total MACs and parameters, fit in `usize`
+/// (`Plan::new` refuses a list where one would overflow), so the sums and products of its
+/// methods cannot overflow.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
     layers: [Layer; MAX_OPS],
@@ -320,17 +404,31 @@ impl Plan {
         };
         let mut shape = first;
         let mut flat = false;
+        let (mut macs, mut params) = (0usize, 0usize);
         for (i, layer) in layers.iter().enumerate() {
             let spatial = !matches!(layer, Layer::Dense(_));
-            if (spatial && flat) || shape.is_empty() {
+            if (spatial && flat) || shape.is_empty() || shape.checked_len().is_none() {
                 return Err(LayerError::Shape(i));
             }
             flat |= !spatial;
             plan.layers[i] = *layer;
             plan.shapes[i] = shape;
+            let input = shape;
             shape = layer
-                .output(shape, is_sequence)
-                .filter(|s| !s.is_empty())
+                .output(input, is_sequence)
+                .filter(|s| !s.is_empty() && s.checked_len().is_some())
+                .ok_or(LayerError::Shape(i))?;
+            // The totals `macs()` and `params()` sum must fit too.
+            let bias = if layer.has_weights() { shape.c } else { 0 };
+            (macs, params) = layer
+                .checked_macs(input, shape, is_sequence)
+                .and_then(|m| macs.checked_add(m))
+                .zip(
+                    layer
+                        .checked_weights(input, is_sequence)
+                        .and_then(|w| w.checked_add(bias))
+                        .and_then(|w| params.checked_add(w)),
+                )
                 .ok_or(LayerError::Shape(i))?;
         }
         plan.shapes[layers.len()] = shape;
@@ -488,6 +586,17 @@ mod tests {
             LayerError::Syntax(1)
         );
         assert_eq!(e("dense 3", &[16], 3), LayerError::Shape(0));
+        // Sizes that overflow usize are refused, never wrapped (a crafted artifact).
+        let huge = usize::MAX;
+        let (wide, wider) = (
+            format!("dense {huge}"),
+            format!("dense {};dense 3", huge / 4),
+        );
+        assert_eq!(e("conv 8;dense 3", &[1, huge, 1], 3), LayerError::Shape(0));
+        let (pw, deep) = ("conv 8 k1 s1 valid;gap;dense 3", [1, huge / 4, 1]);
+        assert_eq!(e(pw, &deep, 3), LayerError::Shape(0));
+        assert_eq!(e(&wide, &[2, 2, 2], huge), LayerError::Shape(0));
+        assert_eq!(e(&wider, &[2, 2, 2], 3), LayerError::Shape(0));
         let many = ["gap"; MAX_OPS + 1].join(";");
         assert_eq!(e(&many, &[1, 4, 4], 1), LayerError::Count);
     }

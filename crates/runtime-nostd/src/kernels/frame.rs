@@ -1,5 +1,7 @@
-//! The test macro every `dot_rows` variant instantiates: exact equality with the reference
-//! on random shapes (lengths 0, 1, 3 and non-multiples of 4 included) and on extremes.
+//! The test macros every kernel variant instantiates: `dot_rows_tests!` here (exact equality
+//! with the reference on random shapes, lengths 0, 1, 3 and non-multiples of 4 included, and
+//! on extremes), `conv_tests!` and `pool_tests!` in `windows` (exact equality with a naive
+//! oracle).
 
 /// `dot_rows_tests!(path::to::variant)` inside a `#[cfg(test)] mod`.
 #[cfg(test)]
@@ -76,3 +78,12 @@ macro_rules! dot_rows_tests {
         }
     };
 }
+
+/// The window families' random cases and naive oracle.
+#[cfg(test)]
+pub(crate) mod oracle;
+
+/// The window families' test macros (`conv_tests!`, `pool_tests!`).
+#[cfg(test)]
+#[macro_use]
+mod windows;

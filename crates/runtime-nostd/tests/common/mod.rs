@@ -59,13 +59,25 @@ impl Artifact {
         out: [i32; 3],
     ) {
         let inputs = w.len() / outputs;
+        self.layer_shaped(k, &[outputs, inputs], w, bias, mult, shift, out);
+    }
+
+    /// Adds layer `k`'s seven tensors with the weight of shape `weight_shape` (`[outputs,
+    /// ..]`): a dense layer, or a CNN's conv `[O, KH, KW, C]` or dwconv `[C, KH, KW, 1]`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn layer_shaped(
+        &mut self,
+        k: usize,
+        weight_shape: &[usize],
+        w: &[i8],
+        bias: &[i32],
+        mult: &[i32],
+        shift: &[i32],
+        out: [i32; 3],
+    ) {
+        let outputs = weight_shape[0];
         let n = |t| layer_name(k, t).to_string();
-        self.set(
-            &n(LayerTensor::Weight),
-            Dtype::I8,
-            &[outputs, inputs],
-            i8s(w),
-        );
+        self.set(&n(LayerTensor::Weight), Dtype::I8, weight_shape, i8s(w));
         self.set(
             &n(LayerTensor::WeightScale),
             Dtype::F32,
@@ -158,6 +170,73 @@ impl Artifact {
             a.layer(k, &w, o, &bias, &mult, &shift, out);
         }
         a
+    }
+
+    /// A CNN artifact on `input` (`[C, H, W]` or `[C, T]`) with the `layers` metadata and
+    /// `classes` classes, without layer tensors (`layer_shaped` adds them).
+    pub fn cnn(input: &[usize], layers: &str, classes: usize) -> Self {
+        let shape: Vec<String> = input.iter().map(usize::to_string).collect();
+        let names: Vec<String> = (0..classes).map(|i| format!("k{i}")).collect();
+        let f = input.iter().product();
+        let mut a = Self::common(format::KIND_CNN, &shape.join("x"), &names.join("|"), f);
+        a.set_meta(meta::LAYERS, layers);
+        a
+    }
+
+    /// A random valid CNN (deterministic): every weighted layer of `layers` gets random
+    /// weights and biases, M in [2^30, 2^31) (0 for one channel in 16), a shift scaled to the
+    /// row length so that outputs spread over the int8 range, a zero point in [−10, 10];
+    /// ReLU except on the last layer.
+    pub fn random_cnn(input: &[usize], layers: &str, classes: usize, seed: u64) -> Self {
+        use runtime_nostd::format::cnn::{Layer, Plan};
+        let mut rng = Rng(seed | 1);
+        let mut a = Self::cnn(input, layers, classes);
+        let z_in = (rng.next() % 21) as i32 - 10;
+        a.set(format::INPUT_ZERO_POINT, Dtype::I32, &[1], i32s(&[z_in]));
+        let plan = Plan::parse(layers, input, classes).expect("a valid plan");
+        let last = plan.layers().len() - 1;
+        for (k, (layer, i, _)) in plan.iter().enumerate() {
+            let (kh, kw) = layer.window(plan.is_sequence());
+            let shape = match layer {
+                Layer::Conv { out, .. } => vec![out, kh, kw, i.c],
+                Layer::DwConv { .. } => vec![i.c, kh, kw, 1],
+                Layer::Dense(out) => vec![out, i.len()],
+                _ => continue,
+            };
+            let (rows, row) = (shape[0], shape[1..].iter().product::<usize>());
+            let w: Vec<i8> = (0..rows * row).map(|_| rng.i8().max(-127)).collect();
+            let bias: Vec<i32> = (0..rows).map(|_| rng.next() as i32 % 2000).collect();
+            let mult: Vec<i32> = (0..rows)
+                .map(|_| match rng.below(16) {
+                    0 => 0,
+                    _ => (1 << 30) + (rng.next() as i32 & 0x3fff_ffff),
+                })
+                .collect();
+            let base = 31 + (row * 64).ilog2() as i32;
+            let shift: Vec<i32> = (0..rows).map(|_| base - 1 + rng.below(3) as i32).collect();
+            let z = (rng.next() % 21) as i32 - 10;
+            let out = if k == last {
+                [z, -128, 127]
+            } else {
+                [z, z, 127]
+            };
+            a.layer_shaped(k, &shape, &w, &bias, &mult, &shift, out);
+        }
+        a
+    }
+
+    /// The I8 or I32 values of tensor `name`, widened.
+    pub fn values(&self, name: &str) -> Vec<i64> {
+        let t = self.tensors.iter().find(|t| t.0 == name).expect(name);
+        match t.1 {
+            Dtype::I8 => t.3.iter().map(|&b| i64::from(b as i8)).collect(),
+            Dtype::I32 => {
+                t.3.chunks(4)
+                    .map(|c| i64::from(i32::from_le_bytes(c.try_into().unwrap())))
+                    .collect()
+            }
+            d => panic!("{name}: {d:?}"),
+        }
     }
 
     /// A random tree of depth `d` over `f` features and `c` classes.
