@@ -1,7 +1,7 @@
 //! What every image does first: name itself, hash the embedded artifact, parse it.
 
 use crate::{board, embedded, exit_code, hex};
-use runtime_nostd::{Error, Kind, Model};
+use runtime_nostd::{Error, Model};
 use sha2::{Digest, Sha256};
 
 /// The embedded artifact, hashed and parsed: the parser's `Result` exactly as
@@ -39,10 +39,7 @@ pub fn verified_model() -> Verified {
             board::exit(exit_code::BAD_MODEL)
         }
     };
-    let kind = match model.kind() {
-        Kind::Mlp => "mlp",
-        Kind::Tree => "tree",
-    };
+    let kind = model.kind().name();
     info!(
         "model: {=str}, {=usize} inputs, {=usize} classes, {=usize} MACs, scratch {=usize} B",
         kind,

@@ -6,7 +6,7 @@ use runtime_nostd::{Kind, Model};
 
 use crate::error::{ExportError, Result};
 use crate::quant_rule::ActQuant;
-use crate::quantized::{QuantBody, QuantDense, QuantModel, QuantTree};
+use crate::quantized::{QuantBody, QuantCnn, QuantDense, QuantModel, QuantTree};
 use crate::st_read::StFile;
 
 /// Parses `bytes` as the device does (`runtime_nostd::Model::from_bytes`: every check, its
@@ -32,6 +32,21 @@ pub fn read_artifact(bytes: &[u8]) -> Result<(Model<'_>, QuantModel)> {
             leaf_probs: f.u8s(n::TREE_LEAF_PROBS)?.1,
             leaf_class: f.u8s(n::TREE_LEAF_CLASS)?.1,
         }),
+        Kind::Cnn => {
+            let plan = model
+                .cnn_plan()
+                .ok_or_else(|| f.bad_meta(mk::LAYERS, "does not fit the input"))?;
+            let weighted = plan
+                .layers()
+                .iter()
+                .enumerate()
+                .map(|(k, l)| l.has_weights().then(|| dense(&f, k)).transpose())
+                .collect::<Result<_>>()?;
+            QuantBody::Cnn(QuantCnn {
+                layers: plan.layers().to_vec(),
+                weighted,
+            })
+        }
     };
     let source = f.meta(mk::SOURCE_SHA256)?;
     let source_sha256 = unhex(source).ok_or_else(|| {
@@ -59,8 +74,9 @@ pub fn read_artifact(bytes: &[u8]) -> Result<(Model<'_>, QuantModel)> {
 fn dense(f: &StFile, k: usize) -> Result<QuantDense> {
     let name = |t| layer_name(k, t).to_string();
     let (shape, weight) = f.i8s(&name(L::Weight))?;
+    // A dense [O, I] or a convolution [O, KH, KW, C] / [C, KH, KW, 1]: rows of the rest.
     let (out_features, in_features) = match shape[..] {
-        [o, i] => (o, i),
+        [o, ref rest @ ..] if !rest.is_empty() => (o, rest.iter().product()),
         _ => {
             return Err(ExportError::Shape(format!(
                 "{}: {shape:?}",

@@ -295,9 +295,10 @@ mod tests {
         }
     }
 
-    /// tract's run of the ONNX twin gives exactly the integer reference's logits for every
-    /// row, from the same `x_q`: every layer kind, padding (which must read the zero point),
-    /// strides, depthwise, both poolings' rounding, a sequence input with several channels.
+    /// tract's run of the ONNX twin and runtime-nostd's of the artifact both give exactly the
+    /// integer reference's logits for every row, from the same `x_q`: every layer kind,
+    /// padding (which must read the zero point), strides, depthwise, both poolings' rounding,
+    /// a sequence input with several channels.
     fn check(layers: &str, input: &[usize], classes: usize) {
         let m = model(layers, input, classes);
         let f = m.features();
@@ -313,12 +314,22 @@ mod tests {
         let onnx = crate::onnx_graph::onnx_bytes(&qm).unwrap();
         let tr = crate::tract_eval::run_onnx(&onnx, &data.x, f, true).unwrap();
         let c = classes;
+        let bytes = crate::artifact::artifact_bytes(&qm).unwrap();
+        let device = runtime_nostd::Model::from_bytes(&bytes).unwrap();
+        let mut scratch = vec![0u8; device.scratch_len()];
+        let mut on_device = vec![0i8; c];
         let mut varied = std::collections::BTreeSet::new();
         for r in 0..rows {
             let x_q = &tr.x_q[r * f..(r + 1) * f];
             let (logits, class) = crate::reference::forward(&qm, x_q);
             assert_eq!(logits, &tr.logits[r * c..(r + 1) * c], "{layers}: row {r}");
             assert_eq!(class, tr.class[r], "{layers}: row {r}");
+            let p = device.infer(x_q, &mut scratch, &mut on_device).unwrap();
+            assert_eq!(
+                (logits.as_slice(), class),
+                (&on_device[..], p.class),
+                "{layers}: row {r}"
+            );
             varied.insert(logits);
         }
         // Not a degenerate network that says the same thing for every input.
@@ -330,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn tract_runs_the_twin_to_the_reference_integers_on_images() {
+    fn twin_and_artifact_compute_the_reference_integers_on_images() {
         check(
             "conv 6 k3 s1 same;maxpool 2;dwconv k3 s2 same;conv 8 k1 s1 valid;avgpool 2;dense 12;dense 5",
             &[2, 12, 12],
@@ -340,7 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn tract_runs_the_twin_to_the_reference_integers_on_sequences() {
+    fn twin_and_artifact_compute_the_reference_integers_on_sequences() {
         check(
             "conv 8 k5 s1 same;maxpool 2;dwconv k3;gap;dense 4",
             &[3, 20],

@@ -23,10 +23,7 @@ pub fn check<'a>(
     let (kind, n) = match &m.body {
         QuantBody::Mlp(l) => (Kind::Mlp, l.len()),
         QuantBody::Tree(t) => (Kind::Tree, t.depth as usize),
-        // Until runtime-nostd reads kind `cnn` (in progress), `from_bytes` above refuses it.
-        QuantBody::Cnn(_) => {
-            return Err(fail("runtime-nostd does not read CNN artifacts yet".into()));
-        }
+        QuantBody::Cnn(c) => (Kind::Cnn, c.layers.len()),
     };
     let same = model.kind() == kind
         && model.num_layers_or_depth() == n

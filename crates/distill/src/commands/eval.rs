@@ -50,10 +50,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     }
     let hits: u32 = (0..c).map(|k| counts[k * c + k]).sum();
     let n = test.len();
-    let kind = match model.kind() {
-        runtime_nostd::Kind::Mlp => "mlp",
-        runtime_nostd::Kind::Tree => "tree",
-    };
+    let kind = model.kind().name();
     println!("artifact   {} ({kind})", a.artifact.display());
     println!("data       test split of {}: {n} inputs", a.data.display());
     println!(
