@@ -257,3 +257,55 @@ fn read_artifact_returns_exactly_what_was_quantized() {
         assert!(e.contains("DataLengthMismatch"), "{e}");
     }
 }
+
+/// A CNN through the whole export: the artifact reads back in runtime-nostd with its layers,
+/// MACs and scratch, every evaluation row gives the reference integers there and in tract's
+/// run of the twin, the float model file round-trips, and a second export is byte-identical.
+#[test]
+fn a_cnn_exports_and_agrees_in_runtime_nostd_and_tract() {
+    let layers =
+        "conv 4 k3 s1 same;maxpool 2;dwconv k3 s1 same;conv 6 k1 s1 valid;avgpool 2;dense 5";
+    let model = common::cnn(layers, &[1, 8, 8], 5, 4);
+    let bytes = model.to_safetensors_bytes().unwrap();
+    let back = export::FloatModel::from_safetensors_bytes(&bytes).unwrap();
+    assert_eq!(back.body, model.body);
+    let calib = common::data(64, 64, 5, 5);
+    let eval = common::data(40, 64, 5, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ExportOptions {
+        out_dir: dir.path().into(),
+        vectors: 8,
+        ..ExportOptions::default()
+    };
+    let report = export::run(&model, &calib, &eval, &opts).unwrap();
+    assert_eq!(report.kind, "cnn");
+    let agreement = &report.agreement;
+    assert_eq!(
+        agreement.class_mismatch_samples,
+        agreement.x_q_mismatch_samples
+    );
+    assert_eq!(agreement.logits_max_abs_diff, 0, "{agreement:?}");
+    let artifact = std::fs::read(&report.artifact).unwrap();
+    let rt = Model::from_bytes(&artifact).unwrap();
+    assert_eq!(rt.kind(), Kind::Cnn);
+    assert_eq!(rt.num_layers_or_depth(), 6);
+    let macs = 64 * 4 * 9 + 16 * 4 * 9 + 16 * 6 * 4 + 24 * 5;
+    assert_eq!((rt.macs(), report.macs), (macs, macs));
+    assert_eq!(rt.scratch_len(), report.scratch_bytes);
+    // Reading the artifact back gives exactly the numbers quantized in memory.
+    let qm = export::quantize(&model, &calib, opts.calib_samples, opts.clipping).unwrap();
+    assert_eq!(export::read_artifact(&artifact).unwrap().1, qm);
+    // Deterministic: the same export again gives the same artifact bytes.
+    let dir2 = tempfile::tempdir().unwrap();
+    let again = export::run(
+        &model,
+        &calib,
+        &eval,
+        &ExportOptions {
+            out_dir: dir2.path().into(),
+            ..opts
+        },
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(&again.artifact).unwrap(), artifact);
+}

@@ -1,7 +1,8 @@
 //! Small models and data made in the test, deterministic (a fixed LCG).
 #![allow(dead_code)]
 
-use export::{Dataset, Dense, FloatBody, FloatModel, SoftTree};
+use export::{CnnLayer, Dataset, Dense, FloatBody, FloatModel, SoftTree};
+use runtime_nostd::format::cnn::Plan;
 
 /// Deterministic uniform floats in [lo, hi).
 pub struct Lcg(u64);
@@ -55,6 +56,36 @@ pub fn mlp(f: usize, hidden: &[usize], c: usize, seed: u64) -> FloatModel {
         std: vec![0.29],
         body: FloatBody::Mlp(layers),
         source_sha256: [7; 32],
+        config: None,
+    }
+}
+
+/// A CNN of `layers` (runtime-nostd's grammar) on `input`, weights scaled by 1/sqrt(fan-in).
+pub fn cnn(layers: &str, input: &[usize], c: usize, seed: u64) -> FloatModel {
+    let mut r = Lcg::new(seed);
+    let plan = Plan::parse(layers, input, c).expect("a valid test CNN");
+    let body = plan
+        .iter()
+        .map(|(layer, i, o)| {
+            let (w, b) = match layer.has_weights() {
+                true => (layer.weights(i, plan.is_sequence()), o.c),
+                false => (0, 0),
+            };
+            let a = 1.7 / ((w / b.max(1)).max(1) as f32).sqrt();
+            CnnLayer {
+                layer,
+                weight: r.vec(w, -a, a),
+                bias: r.vec(b, -0.1, 0.1),
+            }
+        })
+        .collect();
+    FloatModel {
+        input_shape: input.to_vec(),
+        classes: classes(c),
+        mean: vec![0.5],
+        std: vec![0.29],
+        body: FloatBody::Cnn(body),
+        source_sha256: [5; 32],
         config: None,
     }
 }
