@@ -23,17 +23,21 @@
 //! # What [`run`] does, in order
 //! 1. Validates the float model (shapes against its config, finite values, `std > 0`) and the
 //!    data widths.
-//! 2. Calibrates ([`calibrate()`]) the normalized input and every MLP layer output on the first
+//! 2. Calibrates ([`calibrate()`]) the normalized input and every MLP layer output (a CNN's:
+//!    every conv, dwconv and dense output; pools keep their input's range) on the first
 //!    `calib_samples` rows: min/max or percentile clipping.
 //! 3. Quantizes ([`quant_rule`], the project's only copy of the rule): weights symmetric per
 //!    output channel in [−127, 127]; activations int8 with a scale and zero point per tensor
 //!    (ranges widened to include 0); bias `round(b/(s_in·s_w)) − z_in·ΣW` in i32, refused if
 //!    `|bias| + 128·Σ|W|` could overflow; multiplier M in [2^30, 2^31) and shift S in [1, 62]
 //!    per channel; ReLU as `act_min = z_out`. A tree's nodes are quantized like a layer
-//!    without requantization (the sign of `acc` is all the device needs).
+//!    without requantization (the sign of `acc` is all the device needs). A CNN's convolutions
+//!    are quantized per output channel like dense rows, then reordered to the runtime's
+//!    channels-last layouts ([`cnn_layout`]).
 //! 4. Serializes `<stem>.int8.safetensors` deterministically ([`artifact_bytes`]) and
-//!    `<stem>.int8.onnx` ([`onnx_bytes`]: MatMulInteger plus exact int64 requantization; see
-//!    [`onnx_graph`] for where it can differ from the device: only in input quantization).
+//!    `<stem>.int8.onnx` ([`onnx_bytes`]: MatMulInteger — ConvInteger for a CNN — plus exact
+//!    float64 requantization; see [`onnx_graph`] for where it can differ from the device: only
+//!    in input quantization).
 //! 5. Loads the artifact through `runtime_nostd::Model::from_bytes`, checks its metadata
 //!    and every tensor byte-for-byte, then runs the evaluation set through runtime-nostd
 //!    and checks each result against an independent integer forward pass.
