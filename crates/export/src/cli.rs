@@ -23,7 +23,7 @@ pub struct ExportArgs {
     /// Calibration samples: safetensors with `x` F32 [N, F].
     #[arg(long)]
     pub calib: PathBuf,
-    /// Evaluation samples: `x` F32 [N, F], `y` U32 [N] for accuracy.
+    /// Evaluation samples: `x` F32 `[N, F]`, `y` U32 `[N]` for accuracy.
     #[arg(long)]
     pub eval: PathBuf,
     /// Output folder.

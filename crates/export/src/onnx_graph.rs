@@ -163,7 +163,7 @@ pub(crate) fn dense(
 
 /// The device's requantization of the int32 accumulator `acc` (channel along the first of
 /// `dims`, the constants' shape: `[O]` for a dense output `[N, O]`, `[O, 1, 1]` for a conv
-/// output `[N, O, H, W]`), computed exactly in float64 (see [`requant_constants`]), then
+/// output `[N, O, H, W]`), computed exactly in float64 (see `requant_constants`), then
 /// `+ z_out → Clip → Cast(int8)` into `out`.
 pub(crate) fn requantize(
     g: &mut Graph,
