@@ -14,7 +14,7 @@
 //!   callers can see it.
 //! * Layers: `MatMulInteger(x_q, Wᵀ)` (int8 × int8 → int32, no zero points: they are folded
 //!   into the bias) `→ Add(bias)`, then the device's requantization
-//!   `(acc·M + 2^(S−1)) >> S` computed exactly in float64 (see [`requant_constants`]:
+//!   `(acc·M + 2^(S−1)) >> S` computed exactly in float64 (see `requant_constants`:
 //!   the multiplier is split in two halves so every product fits 53 bits), `+ z_out → Clip →
 //!   Cast(int8)`. Given the same `x_q`, the int8 logits are bit-identical to the runtime's.
 //!   (Not int64: tract-onnx turns `Cast(to = INT64)` into its symbolic `TDim` type, whose
