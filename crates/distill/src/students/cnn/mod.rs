@@ -1,6 +1,7 @@
 //! The CNN student: convolutions, pools and dense layers in runtime-nostd's layer grammar
 //! (`format::cnn`), on images `[C, H, W]` or sequences `[C, T]` (run as `[C, 1, T]` with 1×K
 //! windows), trained through candle's autograd and saved as export's float CNN.
+mod bias_relu;
 mod config;
 mod model;
 mod pool;

@@ -7,6 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use runtime_nostd::format::cnn::{Layer, Padding, Plan};
 use runtime_nostd::format::{LayerTensor, layer_name};
 
+use super::bias_relu::bias_relu;
 use super::pool::{avg_pool, max_pool};
 use crate::nn::{Classifier, Mode, host_f32, param};
 
@@ -167,8 +168,7 @@ impl Op {
                 out,
             } => {
                 let y = conv(x, weight, *window, *stride, *pad, *groups, *out)?;
-                y.broadcast_add(&bias.reshape((1, bias.dim(0)?, 1, 1))?)?
-                    .relu()
+                bias_relu(&y, bias)
             }
             Op::MaxPool(window) => max_pool(x, *window),
             Op::AvgPool(window) => avg_pool(x, *window),
