@@ -49,7 +49,7 @@ pub fn save_tree(path: &Path, tree: &SoftTree, meta: &StudentMeta) -> anyhow::Re
     save(path, body, meta)
 }
 
-fn save(path: &Path, body: FloatBody, meta: &StudentMeta) -> anyhow::Result<()> {
+pub(crate) fn save(path: &Path, body: FloatBody, meta: &StudentMeta) -> anyhow::Result<()> {
     let model = FloatModel {
         input_shape: meta.input_shape.to_vec(),
         classes: meta.classes.to_vec(),

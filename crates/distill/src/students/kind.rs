@@ -98,7 +98,11 @@ pub trait Student {
 }
 
 /// The registry: the one place that names every kind.
-pub const KINDS: &[&dyn Kind] = &[&super::mlp::MlpKind, &super::tree::TreeKind];
+pub const KINDS: &[&dyn Kind] = &[
+    &super::mlp::MlpKind,
+    &super::tree::TreeKind,
+    &super::cnn::CnnKind,
+];
 
 /// Every kind's name, in registry order.
 pub fn kind_names() -> Vec<&'static str> {

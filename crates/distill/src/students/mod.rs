@@ -1,4 +1,5 @@
 //! Training the students: the KD student and its label-only twin, over one or more seeds.
+pub mod cnn;
 pub mod float_model;
 pub mod kind;
 pub mod mlp;
