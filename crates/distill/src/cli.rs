@@ -162,8 +162,8 @@ pub struct Cli {
     /// Teacher arithmetic: f32, or bf16 compute from f32 weights (mixed precision, for GPUs).
     #[arg(long, value_enum)]
     pub teacher_precision: Option<Precision>,
-    /// Student kind: mlp (a multilayer perceptron), tree (a soft decision tree, Frosst &
-    /// Hinton 2017). Each kind's own flags follow the common ones below.
+    /// Student kind, one of the registered kinds (`students::kind::KINDS`); each kind's own
+    /// flags follow the common ones below, prefixed with what they belong to.
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(kind_names()))]
     pub student: Option<String>,
     /// Student learning rate.
