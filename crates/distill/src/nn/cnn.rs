@@ -3,9 +3,13 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarMap};
 use rand_chacha::ChaCha8Rng;
 
+use runtime_nostd::format::cnn::{Layer, Padding, Plan};
+
+use super::fast_cnn::{Dropout, FastCnn};
 use super::im2col::conv3x3_nhwc;
 use super::relu_pool::relu_pool_nhwc;
-use super::{Classifier, Mode, cast_linear, dropout, param};
+use super::{Classifier, FastStep, Mode, cast_linear, dropout, param};
+use crate::training::optim::FusedAdamW;
 
 /// The shape of a CNN teacher.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +85,35 @@ impl Cnn {
         })
     }
 
+    /// Its architecture as a CNN layer list: per block `conv O k3 s1 same;maxpool 2`, then
+    /// `dense D;dense C` (`None` when that list is not a valid plan, e.g. too many blocks).
+    pub fn plan(&self) -> Result<Option<Plan>> {
+        let mut layers = Vec::new();
+        for (weight, _) in &self.convs {
+            layers.push(Layer::Conv {
+                out: weight.dim(0)?,
+                kernel: 3,
+                stride: 1,
+                padding: Padding::Same,
+            });
+            layers.push(Layer::MaxPool(2));
+        }
+        layers.push(Layer::Dense(self.dense.weight().dim(0)?));
+        let classes = self.out.weight().dim(0)?;
+        layers.push(Layer::Dense(classes));
+        Ok(Plan::new(&layers, &self.input, classes).ok())
+    }
+
+    /// The parameters of its weighted layers in plan order, as `(weight, bias)`:
+    /// `conv.{k}.*`, `dense.*`, `out.*`.
+    fn weighted_params(&self) -> Option<Vec<(Tensor, Tensor)>> {
+        let mut params = self.convs.clone();
+        for layer in [&self.dense, &self.out] {
+            params.push((layer.weight().clone(), layer.bias()?.clone()));
+        }
+        Some(params)
+    }
+
     /// Computes the forward pass in `dtype` (bf16: mixed precision) from f32 master
     /// parameters, as `Mlp::with_compute` does.
     pub fn with_compute(self, dtype: DType) -> Self {
@@ -92,6 +125,24 @@ impl Cnn {
 }
 
 impl Classifier for Cnn {
+    /// [`FastCnn`] on its plan, with its dropout on the flatten and on the hidden dense
+    /// layer's output (f32 only).
+    fn fast_step(&self, opt: &FusedAdamW, batch: usize) -> Result<Option<Box<dyn FastStep + '_>>> {
+        let (Some(plan), Some(params)) = (self.plan()?, self.weighted_params()) else {
+            return Ok(None);
+        };
+        if self.compute != DType::F32 {
+            return Ok(None);
+        }
+        let dense = 2 * self.convs.len();
+        let dropout = [dense, dense + 1].map(|before| Dropout {
+            before,
+            p: self.dropout,
+        });
+        Ok(FastCnn::new(&plan, &dropout, &params, opt, batch)?
+            .map(|f| Box::new(f) as Box<dyn FastStep>))
+    }
+
     fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<Tensor> {
         let b = x.dim(0)?;
         let [c, h, w] = self.input;

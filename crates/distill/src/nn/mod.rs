@@ -1,6 +1,7 @@
 //! Teachers and students: small modules built from seeded parameters so that a fixed seed
 //! gives the same network twice (candle's CPU RNG cannot be seeded).
 mod cnn;
+pub mod fast_cnn;
 pub mod fast_mlp;
 mod im2col;
 mod mlp;

@@ -41,22 +41,33 @@ impl<'a> View<'a> {
     }
 }
 
-/// `dst[m×n]` (row-major) = `a[m×k] · b[k×n]`, overwriting `dst`.
+/// `dst[m×n]` (row-major) = `a[m×k] · b[k×n]`, overwriting `dst`, on every rayon thread.
 ///
 /// # Panics
 /// When the shapes disagree or a view reaches past its slice: callers size every buffer
 /// from the same widths, so this is a bug, never bad input.
 pub fn matmul(dst: &mut [f32], a: View, b: View) {
+    product(dst, a, b, false, rayon::current_num_threads());
+}
+
+/// `dst[m×n]` (row-major) = `a · b`, or `+= a · b` when `accumulate`, split over up to
+/// `threads` rayon threads (1: on the calling thread only, for callers that already run one
+/// product per thread).
+///
+/// # Panics
+/// As [`matmul`].
+pub fn product(dst: &mut [f32], a: View, b: View, accumulate: bool, threads: usize) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert!(b.rows == k && dst.len() >= m * n && a.fits() && b.fits());
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        dst[..m * n].fill(0.0);
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
         return;
     }
-    let threads = rayon::current_num_threads();
     let par = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
@@ -64,8 +75,8 @@ pub fn matmul(dst: &mut [f32], a: View, b: View) {
     };
     // SAFETY: the assert above proves every element gemm reads, (i, j) at i·rs + j·cs for
     // i < rows and j < cols, lies inside its slice, and that dst holds m·n row-major values;
-    // `read_dst = false` means dst's old contents are never read. The slices cannot overlap:
-    // dst is borrowed mutably.
+    // with `read_dst = false` dst's old contents are never read (with `true` they are read
+    // and are initialized f32s). The slices cannot overlap: dst is borrowed mutably.
     unsafe {
         gemm::gemm(
             m,
@@ -74,14 +85,14 @@ pub fn matmul(dst: &mut [f32], a: View, b: View) {
             dst.as_mut_ptr(),
             1,
             n as isize,
-            false,
+            accumulate,
             a.data.as_ptr(),
             a.cs as isize,
             a.rs as isize,
             b.data.as_ptr(),
             b.cs as isize,
             b.rs as isize,
-            0.0,
+            1.0,
             1.0,
             false,
             false,
@@ -119,6 +130,12 @@ mod tests {
             let want = reference(x, y);
             for (g, w) in got.iter().zip(&want) {
                 assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+            }
+            // Accumulating on one thread adds the same product to what is there.
+            let mut acc = vec![1f32; x.rows * y.cols];
+            product(&mut acc, x, y, true, 1);
+            for (g, w) in acc.iter().zip(&want) {
+                assert!((g - 1.0 - w).abs() < 1e-5, "{g} vs 1 + {w}");
             }
         }
     }
