@@ -1,11 +1,16 @@
 //! The CNN student as a [`Classifier`]: candle ops in channels-first layout (PyTorch's and
-//! the float model's), trained through candle's autograd.
+//! the float model's), trained on the CPU through `nn::fast_cnn`'s hand-written step and
+//! elsewhere through candle's autograd.
 use anyhow::Context;
 use candle_core::{Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarMap};
 use rand_chacha::ChaCha8Rng;
 use runtime_nostd::format::cnn::{Layer, Padding, Plan};
 use runtime_nostd::format::{LayerTensor, layer_name};
+
+use crate::nn::FastStep;
+use crate::nn::fast_cnn::FastCnn;
+use crate::training::optim::FusedAdamW;
 
 use super::bias_relu::bias_relu;
 use super::pool::{avg_pool, max_pool};
@@ -208,7 +213,28 @@ fn conv(
     x.conv2d(weight, 0, stride, 1, groups)
 }
 
+impl CnnNet {
+    /// (weight, bias) of each weighted layer in plan order: what [`FastCnn`] trains.
+    fn weighted_params(&self) -> Vec<(Tensor, Tensor)> {
+        self.ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Conv { weight, bias, .. } => Some((weight.clone(), bias.clone())),
+                Op::Dense { linear, .. } => Some((linear.weight().clone(), linear.bias()?.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 impl Classifier for CnnNet {
+    /// The hand-written CPU step (`nn::fast_cnn`) on f32 CPU tensors; candle's autograd, this
+    /// model's `forward`, elsewhere (CUDA) and as the step's reference twin in its tests.
+    fn fast_step(&self, opt: &FusedAdamW, batch: usize) -> Result<Option<Box<dyn FastStep + '_>>> {
+        let fast = FastCnn::new(&self.plan, &[], &self.weighted_params(), opt, batch)?;
+        Ok(fast.map(|f| Box::new(f) as Box<dyn FastStep>))
+    }
+
     fn forward(&self, x: &Tensor, _mode: &mut Mode) -> Result<Tensor> {
         let b = x.dim(0)?;
         let [c, h, w] = self.input;

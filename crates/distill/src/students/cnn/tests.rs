@@ -13,6 +13,7 @@ use crate::data::{DataBundle, Dataset, Normalization};
 use crate::nn::Mode;
 use crate::students::kind::store_settings;
 use crate::training::metrics::Metrics;
+use crate::training::optim::{AdamW, AdamWConfig};
 use crate::training::progress::EpochProgress;
 use crate::training::{Job, TrainData, train};
 
@@ -463,4 +464,79 @@ fn it_learns_a_small_image_task_through_the_pipeline() {
         model.cnn_plan().unwrap().unwrap().to_string(),
         "conv 4 k3 s1 same;maxpool 4;dense 4"
     );
+}
+
+/// The student's parameters after one epoch of three steps (batches 5, 5, 3) through the
+/// pipeline's loop, with the hand-written step (`fast`) or candle's autograd.
+fn trained_params(layers: &[&str], shape: &[usize], fast: bool) -> Vec<(String, Vec<f32>)> {
+    let classes = 4;
+    let (student, varmap) = net(layers, shape, classes, 21);
+    let f: usize = shape.iter().product();
+    let x = randn(&[13, f], 22);
+    let y = Tensor::from_vec((0..13u32).map(|i| i % 4).collect(), 13, &Device::Cpu).unwrap();
+    let teacher = randn(&[13, classes], 23);
+    let data = TrainData {
+        x: &x,
+        y: &y,
+        teacher: Some(&teacher),
+        label_mask: None,
+        val_x: &x,
+        val_y: &y,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let job = Job {
+        stage: "twin",
+        cfg: TrainConfig {
+            epochs: 1,
+            batch_size: 5,
+            lr: 1e-2,
+            weight_decay: 0.01,
+            patience: 0,
+            ..TrainConfig::default()
+        },
+        kd: Some(crate::training::loss::KdLoss::default()),
+        seed: 5,
+        checkpoint: dir.path().join("c.safetensors"),
+        resume: false,
+        augment: None,
+        fast,
+    };
+    let none = EpochProgress::new(false);
+    train(&student, &varmap, &data, &job, &mut Metrics::none(), &none).unwrap();
+    let mut names: Vec<String> = varmap.data().lock().unwrap().keys().cloned().collect();
+    names.sort();
+    let data = varmap.data().lock().unwrap();
+    names
+        .into_iter()
+        .map(|n| {
+            let v = data[&n]
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            (n, v)
+        })
+        .collect()
+}
+
+/// On the CPU the student trains through `nn::fast_cnn`; it must move every parameter as
+/// candle's autograd on the student's own forward does (KD targets, weight decay).
+#[test]
+fn the_fast_step_trains_the_student_as_autograd_does() {
+    for (layers, shape) in [(IMAGE, IMAGE_SHAPE), (SEQUENCE, SEQUENCE_SHAPE)] {
+        let (slow, fast) = (
+            trained_params(layers, shape, false),
+            trained_params(layers, shape, true),
+        );
+        // Or both runs would train through autograd and agree trivially.
+        let (student, varmap) = net(layers, shape, 4, 21);
+        let AdamW::Fused(opt) = AdamW::new(&varmap, AdamWConfig::default()).unwrap() else {
+            unreachable!("CPU variables get the fused optimizer")
+        };
+        assert!(student.fast_step(&opt, 5).unwrap().is_some());
+        for ((name, a), (_, b)) in slow.iter().zip(&fast) {
+            assert_close(a, b, 5e-5, name);
+        }
+    }
 }
