@@ -101,7 +101,12 @@ fn main() -> anyhow::Result<()> {
                 epoch(&p, spec, dir).map(|r| r.1)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        table.push(("teacher CNN 32-64-128", reference, Timed::mean(&runs), "cnn"));
+        table.push((
+            "teacher CNN 32-64-128",
+            reference,
+            Timed::mean(&runs),
+            "cnn",
+        ));
     }
     let torch = run_torch(dir, p.features, p.classes, threads, &only)?;
     println!(

@@ -17,6 +17,11 @@ pub(super) struct Spatial {
     pub g: Geom,
     /// Index of its weights among the weighted layers (conv, dwconv).
     pub weighted: Option<usize>,
+    /// A conv followed by a max pool writes its raw product: the pool applies the bias and
+    /// the ReLU to its maxima (both commute with the maximum).
+    pub raw: bool,
+    /// A max pool applying the bias (of weighted layer `j`) and ReLU of the conv before it.
+    pub bias_relu: Option<usize>,
 }
 
 /// What every worker reads.
@@ -62,8 +67,8 @@ impl Shared<'_> {
 pub(super) struct Worker {
     /// Each layer's input for this worker's samples, then the last one's output (HWC).
     acts: Vec<Vec<f32>>,
-    /// Per max pool: the input index of each output's maximum.
-    arg: Vec<Vec<u32>>,
+    /// Two channel rows for the max pool's backward.
+    pool: Vec<f32>,
     cols: Vec<f32>,
     /// d loss / d output of the current layer, and / d its input.
     ga: Vec<f32>,
@@ -90,13 +95,7 @@ impl Worker {
         let widest = lens.iter().copied().max().unwrap_or(0);
         Worker {
             acts: lens.iter().map(|l| vec![0f32; cap * l]).collect(),
-            arg: layers
-                .iter()
-                .map(|l| match l.op {
-                    Op::MaxPool => vec![0u32; cap * l.g.out_len()],
-                    _ => Vec::new(),
-                })
-                .collect(),
+            pool: vec![0f32; 2 * layers.iter().map(|l| l.g.c).max().unwrap_or(0)],
             cols: vec![0f32; group * cols],
             ga: vec![0f32; group * widest],
             gb: vec![0f32; group * widest],
@@ -138,11 +137,14 @@ impl Worker {
                 let x = &lo[k][g0 * il..(g0 + gn) * il];
                 let y = &mut hi[0][g0 * ol..(g0 + gn) * ol];
                 match layer.op {
-                    Op::Conv => conv::forward(g, sh.weights(layer), x, y, &mut self.cols, gn),
+                    Op::Conv => {
+                        let w = sh.weights(layer);
+                        conv::forward(g, w, x, y, &mut self.cols, gn, layer.raw)
+                    }
                     Op::DwConv => conv::dw_forward(g, sh.weights(layer), x, y, gn),
                     Op::MaxPool => {
-                        let arg = &mut self.arg[k][g0 * ol..(g0 + gn) * ol];
-                        pool::max_forward(g, x, y, arg, gn)
+                        let bias = layer.bias_relu.map(|j| &sh.values[j].1[..]);
+                        pool::max_forward(g, x, y, gn, bias)
                     }
                     Op::AvgPool => pool::avg_forward(g, x, y, gn),
                     Op::Gap => pool::gap_forward(g, x, y, gn),
@@ -206,6 +208,7 @@ impl Worker {
                         (&mut self.dw[j], &mut self.db[j]),
                         &mut self.cols,
                         gn,
+                        layer.raw,
                     ),
                     (Op::DwConv, Some(j)) => conv::dw_backward(
                         g,
@@ -222,8 +225,8 @@ impl Worker {
                         };
                         match op {
                             Op::MaxPool => {
-                                let arg = &self.arg[k][g0 * ol..(g0 + gn) * ol];
-                                pool::max_backward(g, dy, dx, arg, gn)
+                                let relu = layer.bias_relu.map(|_| y);
+                                pool::max_backward(g, x, dy, dx, gn, relu, &mut self.pool)
                             }
                             Op::AvgPool => pool::avg_backward(g, dy, dx, gn),
                             _ => pool::gap_backward(g, dy, dx, gn),
