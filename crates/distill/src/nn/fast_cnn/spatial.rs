@@ -105,7 +105,7 @@ impl Worker {
     }
 
     /// Forward for the batch samples `start..start + rows.len()` (rows of `x`, CHW), writing
-    /// their flattened outputs (CHW, after the dropout on the flatten) to `flat`.
+    /// their flattened outputs (CHW, before the flatten's dropout) to `flat`.
     pub fn forward(
         &mut self,
         sh: &Shared,
@@ -156,13 +156,8 @@ impl Worker {
                 }
             }
             for i in g0..g0 + gn {
-                let mask = sh.mask(d, start + i, fl);
-                to_chw(
-                    &self.acts[d][i * fl..(i + 1) * fl],
-                    &mut flat[i * fl..(i + 1) * fl],
-                    fc,
-                    mask,
-                );
+                let (src, dst) = (&self.acts[d][i * fl..], &mut flat[i * fl..(i + 1) * fl]);
+                to_chw(&src[..fl], dst, fc);
             }
         }
     }
@@ -259,8 +254,8 @@ fn to_hwc(src: &[f32], dst: &mut [f32], c: usize, mask: &[f32]) {
     mask_hwc(dst, mask, c);
 }
 
-/// `dst` (`[C, HW]`) = `src` (`[HW, C]`) times `mask` (CHW; empty: none).
-fn to_chw(src: &[f32], dst: &mut [f32], c: usize, mask: &[f32]) {
+/// `dst` (`[C, HW]`) = `src` (`[HW, C]`).
+fn to_chw(src: &[f32], dst: &mut [f32], c: usize) {
     let hw = src.len() / c;
     if c == 1 || hw == 1 {
         dst.copy_from_slice(src);
@@ -270,9 +265,6 @@ fn to_chw(src: &[f32], dst: &mut [f32], c: usize, mask: &[f32]) {
                 dst[j * hw + p] = *v;
             }
         }
-    }
-    if !mask.is_empty() {
-        dst.iter_mut().zip(mask).for_each(|(v, m)| *v *= m);
     }
 }
 
