@@ -242,28 +242,27 @@ impl Worker {
 /// `dst` (`[HW, C]`) = `src` (`[C, HW]`) times `mask` (CHW; empty: none).
 fn to_hwc(src: &[f32], dst: &mut [f32], c: usize, mask: &[f32]) {
     let hw = src.len() / c;
-    if c == 1 || hw == 1 {
-        dst.copy_from_slice(src);
-    } else {
+    if mask.is_empty() {
         for (j, plane) in src.chunks_exact(hw).enumerate() {
-            for (p, v) in plane.iter().enumerate() {
-                dst[p * c + j] = *v;
+            for (d, v) in dst[j..].iter_mut().step_by(c).zip(plane) {
+                *d = *v;
             }
         }
+        return;
     }
-    mask_hwc(dst, mask, c);
+    for (j, (plane, m)) in src.chunks_exact(hw).zip(mask.chunks_exact(hw)).enumerate() {
+        for (d, (v, m)) in dst[j..].iter_mut().step_by(c).zip(plane.iter().zip(m)) {
+            *d = v * m;
+        }
+    }
 }
 
 /// `dst` (`[C, HW]`) = `src` (`[HW, C]`).
 fn to_chw(src: &[f32], dst: &mut [f32], c: usize) {
     let hw = src.len() / c;
-    if c == 1 || hw == 1 {
-        dst.copy_from_slice(src);
-    } else {
-        for (p, px) in src.chunks_exact(c).enumerate() {
-            for (j, v) in px.iter().enumerate() {
-                dst[j * hw + p] = *v;
-            }
+    for (j, plane) in dst.chunks_exact_mut(hw).enumerate() {
+        for (d, v) in plane.iter_mut().zip(src[j..].iter().step_by(c)) {
+            *d = *v;
         }
     }
 }
@@ -274,9 +273,9 @@ fn mask_hwc(act: &mut [f32], mask: &[f32], c: usize) {
         return;
     }
     let hw = act.len() / c;
-    for (p, px) in act.chunks_exact_mut(c).enumerate() {
-        for (j, v) in px.iter_mut().enumerate() {
-            *v *= mask[j * hw + p];
+    for (j, m) in mask.chunks_exact(hw).enumerate() {
+        for (v, m) in act[j..].iter_mut().step_by(c).zip(m) {
+            *v *= m;
         }
     }
 }
