@@ -35,19 +35,52 @@ fn windows(g: &Geom, mut f: impl FnMut(usize, usize, usize, usize, Option<usize>
 }
 
 /// `x` (one sample) unfolded into `cols` (`[OH·OW, KH·KW·C]`), zeros outside the image.
+/// Windows inside the image (all but a border) copy one run of KW·C values per kernel row.
 pub(super) fn im2col(g: &Geom, x: &[f32], cols: &mut [f32]) {
-    let (c, kw) = (g.c, g.kw);
-    let row = g.kh * kw * c;
-    windows(g, |p, ky, lo, hi, src| {
-        let dst = &mut cols[p * row + ky * kw * c..][..kw * c];
-        let Some(src) = src else {
-            dst.fill(0.0);
-            return;
+    let (c, kw, run) = (g.c, g.kw, g.kw * g.c);
+    let row = g.kh * run;
+    for oy in 0..g.oh {
+        for ky in 0..g.kh {
+            let iy = (oy * g.stride + ky) as isize - g.ph as isize;
+            let inside = iy >= 0 && (iy as usize) < g.h;
+            for ox in 0..g.ow {
+                let dst = &mut cols[(oy * g.ow + ox) * row + ky * run..][..run];
+                let x0 = (ox * g.stride) as isize - g.pw as isize;
+                let (lo, hi) = taps(x0, kw, g.w);
+                if !inside || lo == hi {
+                    dst.fill(0.0);
+                    continue;
+                }
+                let src = ((iy as usize * g.w) as isize + x0 + lo as isize) as usize * c;
+                let src = &x[src..src + (hi - lo) * c];
+                if lo == 0 && hi == kw {
+                    copy(dst, src);
+                } else {
+                    dst[..lo * c].fill(0.0);
+                    dst[hi * c..].fill(0.0);
+                    copy(&mut dst[lo * c..hi * c], src);
+                }
+            }
+        }
+    }
+}
+
+/// `dst = src`. Short runs (a 1-channel image's kernel row: 3 values) are fixed-size moves:
+/// a slice copy of variable length is a `memcpy` call, costlier than those few values.
+#[inline(always)]
+fn copy(dst: &mut [f32], src: &[f32]) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match dst.len() {
+                $($n => {
+                    let d: &mut [f32; $n] = dst.try_into().expect("length matched");
+                    *d = src.try_into().expect("same length");
+                })*
+                _ => dst.copy_from_slice(src),
+            }
         };
-        dst[..lo * c].fill(0.0);
-        dst[hi * c..].fill(0.0);
-        dst[lo * c..hi * c].copy_from_slice(&x[src..src + (hi - lo) * c]);
-    });
+    }
+    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
 }
 
 /// The adjoint of [`im2col`]: `dx` (one sample) = each column entry summed back onto the
@@ -70,7 +103,9 @@ fn pointwise(g: &Geom) -> bool {
     g.kh == 1 && g.kw == 1 && g.stride == 1 && g.ph == 0 && g.pw == 0
 }
 
-/// `y = ReLU(conv(x) + bias)` for `n` samples; `cols` holds `n·OH·OW·KH·KW·C` values.
+/// `y = ReLU(conv(x) + bias)` for `n` samples, or only `conv(x)` when `raw` (a max pool
+/// applies bias and ReLU); `cols` holds `n·OH·OW·KH·KW·C` values.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn forward(
     g: &Geom,
     (w, b): (&[f32], &[f32]),
@@ -78,6 +113,7 @@ pub(super) fn forward(
     y: &mut [f32],
     cols: &mut [f32],
     n: usize,
+    raw: bool,
 ) {
     let (kkc, rows) = (g.kh * g.kw * g.c, n * g.oh * g.ow);
     let a = unfold(g, x, cols, n);
@@ -88,6 +124,9 @@ pub(super) fn forward(
         false,
         1,
     );
+    if raw {
+        return;
+    }
     for row in y[..rows * g.oc].chunks_exact_mut(g.oc) {
         row.iter_mut()
             .zip(b)
@@ -108,7 +147,7 @@ fn unfold<'a>(g: &Geom, x: &'a [f32], cols: &'a mut [f32], n: usize) -> &'a [f32
 }
 
 /// Backward of [`forward`] for `n` samples: `dy` (d loss / d y) becomes d loss / d pre-ReLU
-/// in place; adds the weight and bias gradients to `dw`, `db`; writes d loss / d x to `dx`
+/// in place (`raw`: it already is, the max pool applied the ReLU's mask); adds the weight and bias gradients to `dw`, `db`; writes d loss / d x to `dx`
 /// when asked. `cols` is scratch as in `forward`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward(
@@ -120,10 +159,13 @@ pub(super) fn backward(
     (dw, db): (&mut [f32], &mut [f32]),
     cols: &mut [f32],
     n: usize,
+    raw: bool,
 ) {
     let (kkc, rows, oc) = (g.kh * g.kw * g.c, n * g.oh * g.ow, g.oc);
     let dz = &mut dy[..rows * oc];
-    relu_grad(dz, y);
+    if !raw {
+        relu_grad(dz, y);
+    }
     for row in dz.chunks_exact(oc) {
         db.iter_mut().zip(row).for_each(|(s, d)| *s += d);
     }
@@ -155,11 +197,11 @@ pub(super) fn backward(
 
 /// d loss / d pre-activation from d loss / d ReLU output `y`, in place.
 pub(super) fn relu_grad(d: &mut [f32], y: &[f32]) {
-    d.iter_mut().zip(y).for_each(|(d, v)| {
-        if *v <= 0.0 {
-            *d = 0.0
-        }
-    });
+    // A product, not a select: the compiler turns `if v > 0 { d } else { 0 }` stored back
+    // into one conditional store per lane, where this vectorizes.
+    d.iter_mut()
+        .zip(y)
+        .for_each(|(d, v)| *d *= (*v > 0.0) as u32 as f32);
 }
 
 /// `y = ReLU(depthwise conv(x) + bias)` for `n` samples, weights `[KH·KW, C]`.

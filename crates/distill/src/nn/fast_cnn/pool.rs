@@ -10,39 +10,21 @@ fn at(g: &Geom, oy: usize, ox: usize, wy: usize, wx: usize) -> usize {
     ((oy * g.kh + wy) * g.w + ox * g.kw + wx) * g.c
 }
 
-/// `y` = each window's maximum for `n` samples; `arg` the input index (within the sample)
-/// of the first maximum, for the backward.
-pub(super) fn max_forward(g: &Geom, x: &[f32], y: &mut [f32], arg: &mut [u32], n: usize) {
+/// `y` = each window's maximum for `n` samples. With `bias`, `y` = ReLU(maximum + bias):
+/// the previous conv's bias and ReLU, which commute with the maximum, applied to a quarter
+/// of the values (the conv then writes its raw product).
+pub(super) fn max_forward(g: &Geom, x: &[f32], y: &mut [f32], n: usize, bias: Option<&[f32]>) {
     let (c, il, ol) = (g.c, g.in_len(), g.out_len());
     for i in 0..n {
         let x = &x[i * il..(i + 1) * il];
-        let (y, arg) = (&mut y[i * ol..(i + 1) * ol], &mut arg[i * ol..(i + 1) * ol]);
+        let y = &mut y[i * ol..(i + 1) * ol];
         for oy in 0..g.oh {
             for ox in 0..g.ow {
-                let p = (oy * g.ow + ox) * c;
-                let (out, idx) = (&mut y[p..p + c], &mut arg[p..p + c]);
-                let first = at(g, oy, ox, 0, 0);
-                out.copy_from_slice(&x[first..first + c]);
-                idx.iter_mut()
-                    .enumerate()
-                    .for_each(|(j, a)| *a = (first + j) as u32);
-                for wy in 0..g.kh {
-                    for wx in 0..g.kw {
-                        let s = at(g, oy, ox, wy, wx);
-                        if s == first {
-                            continue;
-                        }
-                        for (j, ((o, a), v)) in out
-                            .iter_mut()
-                            .zip(idx.iter_mut())
-                            .zip(&x[s..s + c])
-                            .enumerate()
-                        {
-                            if *v > *o {
-                                *o = *v;
-                                *a = (s + j) as u32;
-                            }
-                        }
+                let out = &mut y[(oy * g.ow + ox) * c..][..c];
+                window_max(g, x, oy, ox, out);
+                if let Some(b) = bias {
+                    for (v, b) in out.iter_mut().zip(b) {
+                        *v = (*v + b).max(0.0);
                     }
                 }
             }
@@ -50,17 +32,66 @@ pub(super) fn max_forward(g: &Geom, x: &[f32], y: &mut [f32], arg: &mut [u32], n
     }
 }
 
-/// Backward of [`max_forward`]: each output gradient goes to its window's maximum.
-pub(super) fn max_backward(g: &Geom, dy: &[f32], dx: &mut [f32], arg: &[u32], n: usize) {
-    let (il, ol) = (g.in_len(), g.out_len());
+/// `out` = the maximum of window (oy, ox) per channel. Plain slices and unconditional
+/// stores throughout, so that the loops vectorize (a select stored back where it was read
+/// from compiles to one conditional store per lane).
+fn window_max(g: &Geom, x: &[f32], oy: usize, ox: usize, out: &mut [f32]) {
+    let c = g.c;
+    let first = at(g, oy, ox, 0, 0);
+    out.copy_from_slice(&x[first..first + c]);
+    for pos in 1..g.kh * g.kw {
+        let s = at(g, oy, ox, pos / g.kw, pos % g.kw);
+        out.iter_mut()
+            .zip(&x[s..s + c])
+            .for_each(|(o, v)| *o = o.max(*v));
+    }
+}
+
+/// Backward of [`max_forward`]: each output gradient goes to the first maximum of its
+/// window, found again from the input `x` (with the fused ReLU, given the outputs `y`: only
+/// where the output is positive). `scratch` holds 2·C values.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn max_backward(
+    g: &Geom,
+    x: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    n: usize,
+    relu: Option<&[f32]>,
+    scratch: &mut [f32],
+) {
+    let (c, il, ol) = (g.c, g.in_len(), g.out_len());
+    let covers = g.oh * g.kh == g.h && g.ow * g.kw == g.w;
+    let (m, rest) = scratch[..2 * c].split_at_mut(c);
     for i in 0..n {
+        let x = &x[i * il..(i + 1) * il];
         let dx = &mut dx[i * il..(i + 1) * il];
-        dx.fill(0.0);
-        for (d, &a) in dy[i * ol..(i + 1) * ol]
-            .iter()
-            .zip(&arg[i * ol..(i + 1) * ol])
-        {
-            dx[a as usize] += d;
+        if !covers {
+            dx.fill(0.0);
+        }
+        let dy = &dy[i * ol..(i + 1) * ol];
+        let y = relu.map(|y| &y[i * ol..(i + 1) * ol]);
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                let p = (oy * g.ow + ox) * c;
+                window_max(g, x, oy, ox, m);
+                // What is left to route: the gradient, until its window's first maximum.
+                rest.copy_from_slice(&dy[p..p + c]);
+                if let Some(y) = y {
+                    rest.iter_mut()
+                        .zip(&y[p..p + c])
+                        .for_each(|(r, v)| *r *= (*v > 0.0) as u32 as f32);
+                }
+                for pos in 0..g.kh * g.kw {
+                    let s = at(g, oy, ox, pos / g.kw, pos % g.kw);
+                    let lanes = dx[s..s + c].iter_mut().zip(&x[s..s + c]);
+                    for ((t, v), (r, top)) in lanes.zip(rest.iter_mut().zip(m.iter())) {
+                        let hit = (*v == *top) as u32 as f32;
+                        *t = *r * hit;
+                        *r -= *t;
+                    }
+                }
+            }
         }
     }
 }

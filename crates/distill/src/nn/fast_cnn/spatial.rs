@@ -17,6 +17,11 @@ pub(super) struct Spatial {
     pub g: Geom,
     /// Index of its weights among the weighted layers (conv, dwconv).
     pub weighted: Option<usize>,
+    /// A conv followed by a max pool writes its raw product: the pool applies the bias and
+    /// the ReLU to its maxima (both commute with the maximum).
+    pub raw: bool,
+    /// A max pool applying the bias (of weighted layer `j`) and ReLU of the conv before it.
+    pub bias_relu: Option<usize>,
 }
 
 /// What every worker reads.
@@ -62,8 +67,8 @@ impl Shared<'_> {
 pub(super) struct Worker {
     /// Each layer's input for this worker's samples, then the last one's output (HWC).
     acts: Vec<Vec<f32>>,
-    /// Per max pool: the input index of each output's maximum.
-    arg: Vec<Vec<u32>>,
+    /// Two channel rows for the max pool's backward.
+    pool: Vec<f32>,
     cols: Vec<f32>,
     /// d loss / d output of the current layer, and / d its input.
     ga: Vec<f32>,
@@ -90,13 +95,7 @@ impl Worker {
         let widest = lens.iter().copied().max().unwrap_or(0);
         Worker {
             acts: lens.iter().map(|l| vec![0f32; cap * l]).collect(),
-            arg: layers
-                .iter()
-                .map(|l| match l.op {
-                    Op::MaxPool => vec![0u32; cap * l.g.out_len()],
-                    _ => Vec::new(),
-                })
-                .collect(),
+            pool: vec![0f32; 2 * layers.iter().map(|l| l.g.c).max().unwrap_or(0)],
             cols: vec![0f32; group * cols],
             ga: vec![0f32; group * widest],
             gb: vec![0f32; group * widest],
@@ -106,7 +105,7 @@ impl Worker {
     }
 
     /// Forward for the batch samples `start..start + rows.len()` (rows of `x`, CHW), writing
-    /// their flattened outputs (CHW, after the dropout on the flatten) to `flat`.
+    /// their flattened outputs (CHW, before the flatten's dropout) to `flat`.
     pub fn forward(
         &mut self,
         sh: &Shared,
@@ -138,11 +137,14 @@ impl Worker {
                 let x = &lo[k][g0 * il..(g0 + gn) * il];
                 let y = &mut hi[0][g0 * ol..(g0 + gn) * ol];
                 match layer.op {
-                    Op::Conv => conv::forward(g, sh.weights(layer), x, y, &mut self.cols, gn),
+                    Op::Conv => {
+                        let w = sh.weights(layer);
+                        conv::forward(g, w, x, y, &mut self.cols, gn, layer.raw)
+                    }
                     Op::DwConv => conv::dw_forward(g, sh.weights(layer), x, y, gn),
                     Op::MaxPool => {
-                        let arg = &mut self.arg[k][g0 * ol..(g0 + gn) * ol];
-                        pool::max_forward(g, x, y, arg, gn)
+                        let bias = layer.bias_relu.map(|j| &sh.values[j].1[..]);
+                        pool::max_forward(g, x, y, gn, bias)
                     }
                     Op::AvgPool => pool::avg_forward(g, x, y, gn),
                     Op::Gap => pool::gap_forward(g, x, y, gn),
@@ -154,13 +156,8 @@ impl Worker {
                 }
             }
             for i in g0..g0 + gn {
-                let mask = sh.mask(d, start + i, fl);
-                to_chw(
-                    &self.acts[d][i * fl..(i + 1) * fl],
-                    &mut flat[i * fl..(i + 1) * fl],
-                    fc,
-                    mask,
-                );
+                let (src, dst) = (&self.acts[d][i * fl..], &mut flat[i * fl..(i + 1) * fl]);
+                to_chw(&src[..fl], dst, fc);
             }
         }
     }
@@ -206,6 +203,7 @@ impl Worker {
                         (&mut self.dw[j], &mut self.db[j]),
                         &mut self.cols,
                         gn,
+                        layer.raw,
                     ),
                     (Op::DwConv, Some(j)) => conv::dw_backward(
                         g,
@@ -222,8 +220,8 @@ impl Worker {
                         };
                         match op {
                             Op::MaxPool => {
-                                let arg = &self.arg[k][g0 * ol..(g0 + gn) * ol];
-                                pool::max_backward(g, dy, dx, arg, gn)
+                                let relu = layer.bias_relu.map(|_| y);
+                                pool::max_backward(g, x, dy, dx, gn, relu, &mut self.pool)
                             }
                             Op::AvgPool => pool::avg_backward(g, dy, dx, gn),
                             _ => pool::gap_backward(g, dy, dx, gn),
@@ -244,32 +242,28 @@ impl Worker {
 /// `dst` (`[HW, C]`) = `src` (`[C, HW]`) times `mask` (CHW; empty: none).
 fn to_hwc(src: &[f32], dst: &mut [f32], c: usize, mask: &[f32]) {
     let hw = src.len() / c;
-    if c == 1 || hw == 1 {
-        dst.copy_from_slice(src);
-    } else {
+    if mask.is_empty() {
         for (j, plane) in src.chunks_exact(hw).enumerate() {
-            for (p, v) in plane.iter().enumerate() {
-                dst[p * c + j] = *v;
+            for (d, v) in dst[j..].iter_mut().step_by(c).zip(plane) {
+                *d = *v;
             }
         }
+        return;
     }
-    mask_hwc(dst, mask, c);
+    for (j, (plane, m)) in src.chunks_exact(hw).zip(mask.chunks_exact(hw)).enumerate() {
+        for (d, (v, m)) in dst[j..].iter_mut().step_by(c).zip(plane.iter().zip(m)) {
+            *d = v * m;
+        }
+    }
 }
 
-/// `dst` (`[C, HW]`) = `src` (`[HW, C]`) times `mask` (CHW; empty: none).
-fn to_chw(src: &[f32], dst: &mut [f32], c: usize, mask: &[f32]) {
+/// `dst` (`[C, HW]`) = `src` (`[HW, C]`).
+fn to_chw(src: &[f32], dst: &mut [f32], c: usize) {
     let hw = src.len() / c;
-    if c == 1 || hw == 1 {
-        dst.copy_from_slice(src);
-    } else {
-        for (p, px) in src.chunks_exact(c).enumerate() {
-            for (j, v) in px.iter().enumerate() {
-                dst[j * hw + p] = *v;
-            }
+    for (j, plane) in dst.chunks_exact_mut(hw).enumerate() {
+        for (d, v) in plane.iter_mut().zip(src[j..].iter().step_by(c)) {
+            *d = *v;
         }
-    }
-    if !mask.is_empty() {
-        dst.iter_mut().zip(mask).for_each(|(v, m)| *v *= m);
     }
 }
 
@@ -279,9 +273,9 @@ fn mask_hwc(act: &mut [f32], mask: &[f32], c: usize) {
         return;
     }
     let hw = act.len() / c;
-    for (p, px) in act.chunks_exact_mut(c).enumerate() {
-        for (j, v) in px.iter_mut().enumerate() {
-            *v *= mask[j * hw + p];
+    for (j, m) in mask.chunks_exact(hw).enumerate() {
+        for (v, m) in act[j..].iter_mut().step_by(c).zip(m) {
+            *v *= m;
         }
     }
 }

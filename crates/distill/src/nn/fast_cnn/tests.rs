@@ -414,3 +414,33 @@ fn new_refuses_parameters_that_do_not_fit_the_plan() {
     let out = [Dropout { before: 3, p: 0.5 }];
     assert!(FastCnn::new(&plan, &out, &net.params, &opt, 4).is_err());
 }
+
+/// Masks drawn from words in bulk are those of one `random::<f32>()` per value (candle's
+/// path), from any position in the stream, and leave the generator where it would be.
+#[test]
+fn bulk_mask_draws_equal_one_random_f32_per_value() {
+    let mut bulk = ChaCha8Rng::seed_from_u64(4);
+    // Off a block boundary, as after the epoch's shuffle.
+    for _ in 0..3 {
+        bulk.random::<u32>();
+    }
+    let mut one = bulk.clone();
+    let (p, lens) = ([0.0, 0.25, 0.5], [7, 5000, 3]);
+    let mut masks: Vec<Vec<f32>> = lens.iter().map(|&l| vec![9.0; 2 * l]).collect();
+    super::draw(&mut masks, &p, &lens, 2, &mut bulk, &mut [0u32; 64]);
+    assert!(masks[0].iter().all(|&m| m == 9.0), "p = 0 draws nothing");
+    for (k, mask) in masks.iter().enumerate().skip(1) {
+        let keep = 1.0 / (1.0 - p[k]);
+        for &m in mask {
+            assert_eq!(
+                m,
+                if one.random::<f32>() < p[k] {
+                    0.0
+                } else {
+                    keep
+                }
+            );
+        }
+    }
+    assert_eq!(bulk.random::<u64>(), one.random::<u64>());
+}

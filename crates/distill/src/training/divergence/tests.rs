@@ -1,5 +1,5 @@
-//! The stop rule on every training path that `train` drives: the fast MLP step, the fast tree
-//! step and candle's autograd (an MLP and the CNN teacher). A learning rate of 1e6 must stop
+//! The stop rule on every training path that `train` drives: the fast MLP, tree and CNN
+//! steps and candle's autograd (an MLP, a tree and the CNN teacher). A learning rate of 1e6 must stop
 //! each with the divergence message; the same job at a sane rate must run to the end.
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
@@ -26,15 +26,17 @@ enum Path {
     AutogradMlp,
     FastTree,
     AutogradTree,
-    Cnn,
+    FastCnn,
+    AutogradCnn,
 }
 
-const ALL: [Path; 5] = [
+const ALL: [Path; 6] = [
     Path::FastMlp,
     Path::AutogradMlp,
     Path::FastTree,
     Path::AutogradTree,
-    Path::Cnn,
+    Path::FastCnn,
+    Path::AutogradCnn,
 ];
 
 fn build(path: Path, varmap: &VarMap, x: &Tensor) -> Box<dyn Classifier> {
@@ -52,7 +54,7 @@ fn build(path: Path, varmap: &VarMap, x: &Tensor) -> Box<dyn Classifier> {
             let centre = x.mean(0).unwrap();
             Box::new(SoftTree::new(varmap, &centre, C, &cfg, &mut rng, &dev).unwrap())
         }
-        Path::Cnn => {
+        Path::FastCnn | Path::AutogradCnn => {
             let spec = CnnSpec {
                 input: [1, 8, 8],
                 channels: &[2],
@@ -84,7 +86,8 @@ fn run(
     let y = Tensor::from_vec(y, N, &dev)?;
     let varmap = VarMap::new();
     let model = build(path, &varmap, &x);
-    let kd = (path != Path::Cnn).then_some(KdLoss {
+    let cnn = matches!(path, Path::FastCnn | Path::AutogradCnn);
+    let kd = (!cnn).then_some(KdLoss {
         alpha: 0.5,
         temperature: 4.0,
         ..KdLoss::default()
@@ -110,7 +113,7 @@ fn run(
         checkpoint: dir.join("c.safetensors"),
         resume,
         augment: None,
-        fast: matches!(path, Path::FastMlp | Path::FastTree),
+        fast: matches!(path, Path::FastMlp | Path::FastTree | Path::FastCnn),
     };
     train(
         model.as_ref(),
