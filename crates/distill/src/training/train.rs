@@ -45,13 +45,13 @@ pub struct Job<'a> {
     pub resume: bool,
     /// Perturbs each batch; only for label training (cached teacher logits would not match).
     pub augment: Option<Augmenter>,
-    /// Train MLPs and soft trees on the CPU through the hand-written steps of
-    /// [`crate::nn::fast_mlp`] and [`crate::students::tree::fast`] (the autograd path otherwise; each is
-    /// tested against it).
+    /// Train MLPs, soft trees and CNNs on the CPU through the hand-written steps of
+    /// [`crate::nn::fast_mlp`], [`crate::students::tree::fast`] and [`crate::nn::fast_cnn`]
+    /// (the autograd path otherwise; each is tested against it).
     pub fast: bool,
 }
 
-/// The training tensors as host vectors, for the fast MLP step.
+/// The training tensors as host vectors, for the fast steps.
 struct HostData {
     x: Vec<f32>,
     y: Vec<u32>,

@@ -34,11 +34,13 @@ fn windows(g: &Geom, mut f: impl FnMut(usize, usize, usize, usize, Option<usize>
     }
 }
 
-/// `x` (one sample) unfolded into `cols` (`[OH·OW, KH·KW·C]`), zeros outside the image.
-/// Windows inside the image (all but a border) copy one run of KW·C values per kernel row.
+/// `x` (one sample) unfolded into `cols` (`[OH·OW, KH·KW·C + 1]`), zeros outside the image;
+/// the last column is all ones, so that the bias rides in the products (its forward add and
+/// its gradient's sum over rows cost a pass each over the output otherwise). Windows inside
+/// the image (all but a border) copy one run of KW·C values per kernel row.
 pub(super) fn im2col(g: &Geom, x: &[f32], cols: &mut [f32]) {
     let (c, kw, run) = (g.c, g.kw, g.kw * g.c);
-    let row = g.kh * run;
+    let row = width(g);
     for oy in 0..g.oh {
         for ky in 0..g.kh {
             let iy = (oy * g.stride + ky) as isize - g.ph as isize;
@@ -62,6 +64,9 @@ pub(super) fn im2col(g: &Geom, x: &[f32], cols: &mut [f32]) {
                 }
             }
         }
+    }
+    for ones in cols[row - 1..g.oh * g.ow * row].iter_mut().step_by(row) {
+        *ones = 1.0;
     }
 }
 
@@ -103,8 +108,15 @@ fn pointwise(g: &Geom) -> bool {
     g.kh == 1 && g.kw == 1 && g.stride == 1 && g.ph == 0 && g.pw == 0
 }
 
-/// `y = ReLU(conv(x) + bias)` for `n` samples, or only `conv(x)` when `raw` (a max pool
-/// applies bias and ReLU); `cols` holds `n·OH·OW·KH·KW·C` values.
+/// Values per unfolded row and per packed weight row: KH·KW·C, and the bias column unless
+/// the conv is pointwise (its input is not copied, so it has no column of ones).
+pub(super) fn width(g: &Geom) -> usize {
+    g.kh * g.kw * g.c + !pointwise(g) as usize
+}
+
+/// `y = ReLU(conv(x) + bias)` for `n` samples, or without the ReLU when `raw` (the max pool
+/// after it applies it); `cols` holds `n·OH·OW·width` values, `w` is packed (bias column
+/// included, see [`pack`]).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn forward(
     g: &Geom,
@@ -115,40 +127,51 @@ pub(super) fn forward(
     n: usize,
     raw: bool,
 ) {
-    let (kkc, rows) = (g.kh * g.kw * g.c, n * g.oh * g.ow);
+    let (k, rows) = (width(g), n * g.oh * g.ow);
     let a = unfold(g, x, cols, n);
+    let y = &mut y[..rows * g.oc];
     product(
         y,
-        View::rows(a, rows, kkc),
-        View::rows(w, g.oc, kkc).t(),
+        View::rows(a, rows, k),
+        View::rows(w, g.oc, k).t(),
         false,
         1,
     );
-    if raw {
-        return;
-    }
-    for row in y[..rows * g.oc].chunks_exact_mut(g.oc) {
-        row.iter_mut()
-            .zip(b)
-            .for_each(|(v, bb)| *v = (*v + bb).max(0.0));
+    match (pointwise(g), raw) {
+        (false, true) => {}
+        (false, false) => y.iter_mut().for_each(|v| *v = v.max(0.0)),
+        (true, _) => {
+            let floor = if raw { f32::NEG_INFINITY } else { 0.0 };
+            for row in y.chunks_exact_mut(g.oc) {
+                row.iter_mut()
+                    .zip(b)
+                    .for_each(|(v, bb)| *v = (*v + bb).max(floor));
+            }
+        }
     }
 }
 
 /// The unfolded input of `n` samples: `x` itself for a pointwise conv, else `cols` filled.
 fn unfold<'a>(g: &Geom, x: &'a [f32], cols: &'a mut [f32], n: usize) -> &'a [f32] {
-    let (ohw, kkc) = (g.oh * g.ow, g.kh * g.kw * g.c);
+    let (ohw, k) = (g.oh * g.ow, width(g));
     if pointwise(g) {
-        return &x[..n * ohw * kkc];
+        return &x[..n * ohw * k];
     }
     for i in 0..n {
-        im2col(g, &x[i * g.in_len()..], &mut cols[i * ohw * kkc..]);
+        im2col(
+            g,
+            &x[i * g.in_len()..],
+            &mut cols[i * ohw * k..(i + 1) * ohw * k],
+        );
     }
-    &cols[..n * ohw * kkc]
+    &cols[..n * ohw * k]
 }
 
 /// Backward of [`forward`] for `n` samples: `dy` (d loss / d y) becomes d loss / d pre-ReLU
-/// in place (`raw`: it already is, the max pool applied the ReLU's mask); adds the weight and bias gradients to `dw`, `db`; writes d loss / d x to `dx`
-/// when asked. `cols` is scratch as in `forward`.
+/// in place (`raw`: it already is, the max pool applied the ReLU's mask); adds the weight
+/// gradient to `dw` (packed: its bias column is the bias gradient) and, for a pointwise
+/// conv, the bias gradient to `db`; writes d loss / d x to `dx` when asked. `cols` is
+/// scratch as in `forward`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward(
     g: &Geom,
@@ -161,25 +184,31 @@ pub(super) fn backward(
     n: usize,
     raw: bool,
 ) {
-    let (kkc, rows, oc) = (g.kh * g.kw * g.c, n * g.oh * g.ow, g.oc);
+    let (k, kkc, rows, oc) = (width(g), g.kh * g.kw * g.c, n * g.oh * g.ow, g.oc);
     let dz = &mut dy[..rows * oc];
     if !raw {
         relu_grad(dz, y);
     }
-    for row in dz.chunks_exact(oc) {
-        db.iter_mut().zip(row).for_each(|(s, d)| *s += d);
+    if pointwise(g) {
+        for row in dz.chunks_exact(oc) {
+            db.iter_mut().zip(row).for_each(|(s, d)| *s += d);
+        }
     }
     let dz = &*dz;
     let a = unfold(g, x, cols, n);
     product(
         dw,
         View::rows(dz, rows, oc).t(),
-        View::rows(a, rows, kkc),
+        View::rows(a, rows, k),
         true,
         1,
     );
     let Some(dx) = dx else { return };
-    let wv = View::rows(w, oc, kkc);
+    // The weights without their bias column.
+    let wv = View {
+        cols: kkc,
+        ..View::rows(w, oc, k)
+    };
     if pointwise(g) {
         product(dx, View::rows(dz, rows, oc), wv, false, 1);
         return;
@@ -274,9 +303,10 @@ pub(super) fn dw_backward(
 }
 
 /// Every weight's (OIHW index, packed index): OIHW is `[O, C, KH, KW]` (a depthwise conv's
-/// `[C, 1, KH, KW]`), packed `[O, KH, KW, C]` (depthwise: `[KH, KW, C]`).
+/// `[C, 1, KH, KW]`), packed `[O, width]` with column `(ky·KW + kx)·C + c` (depthwise:
+/// `[KH, KW, C]`).
 fn weight_pairs(g: &Geom, depthwise: bool, mut f: impl FnMut(usize, usize)) {
-    let (c, kk) = (g.c, g.kh * g.kw);
+    let (c, kk, row) = (g.c, g.kh * g.kw, width(g));
     let (outs, per_out) = if depthwise { (c, 1) } else { (g.oc, c) };
     for o in 0..outs {
         for ci in 0..per_out {
@@ -284,7 +314,7 @@ fn weight_pairs(g: &Geom, depthwise: bool, mut f: impl FnMut(usize, usize)) {
                 let packed = if depthwise {
                     k * c + o
                 } else {
-                    (o * kk + k) * c + ci
+                    o * row + k * c + ci
                 };
                 f((o * per_out + ci) * kk + k, packed);
             }
@@ -292,12 +322,45 @@ fn weight_pairs(g: &Geom, depthwise: bool, mut f: impl FnMut(usize, usize)) {
     }
 }
 
-/// OIHW weights into the packed layout.
-pub(super) fn pack(g: &Geom, depthwise: bool, oihw: &[f32], packed: &mut [f32]) {
-    weight_pairs(g, depthwise, |i, p| packed[p] = oihw[i]);
+/// Weights per packed layer: a conv's `[O, width]` (bias column included), a depthwise
+/// conv's KH·KW·C.
+pub(super) fn packed_len(g: &Geom, depthwise: bool) -> usize {
+    if depthwise {
+        g.kh * g.kw * g.c
+    } else {
+        g.oc * width(g)
+    }
 }
 
-/// Packed weights (or their gradient) back into OIHW.
-pub(super) fn unpack(g: &Geom, depthwise: bool, packed: &[f32], oihw: &mut [f32]) {
+/// Whether a conv's packed weights hold its bias (and their gradient its bias gradient).
+pub(super) fn bias_column(g: &Geom, depthwise: bool) -> bool {
+    !depthwise && !pointwise(g)
+}
+
+/// OIHW weights and the bias into the packed layout.
+pub(super) fn pack(g: &Geom, depthwise: bool, (oihw, bias): (&[f32], &[f32]), packed: &mut [f32]) {
+    weight_pairs(g, depthwise, |i, p| packed[p] = oihw[i]);
+    if bias_column(g, depthwise) {
+        let row = width(g);
+        for (o, b) in bias.iter().enumerate() {
+            packed[o * row + row - 1] = *b;
+        }
+    }
+}
+
+/// Packed weight gradients back into OIHW, and their bias column (when there is one) into
+/// `bias`.
+pub(super) fn unpack(
+    g: &Geom,
+    depthwise: bool,
+    packed: &[f32],
+    (oihw, bias): (&mut [f32], &mut [f32]),
+) {
     weight_pairs(g, depthwise, |i, p| oihw[i] = packed[p]);
+    if bias_column(g, depthwise) {
+        let row = width(g);
+        for (o, b) in bias.iter_mut().enumerate() {
+            *b = packed[o * row + row - 1];
+        }
+    }
 }

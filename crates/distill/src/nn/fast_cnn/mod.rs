@@ -112,6 +112,16 @@ pub struct FastCnn {
     grads: Vec<Vec<f32>>,
 }
 
+impl Weighted {
+    /// Values of its weights in the layout the step computes with.
+    fn packed_len(&self) -> usize {
+        match &self.conv {
+            Some((g, depthwise)) => conv::packed_len(g, *depthwise),
+            None => self.weight.elem_count(),
+        }
+    }
+}
+
 impl FastCnn {
     /// The step for the network `plan` whose weighted layers (conv, dwconv, dense, in plan
     /// order) hold `params` = (weight, bias): conv `[O, C, KH, KW]`, dwconv `[C, 1, KH, KW]`,
@@ -200,7 +210,7 @@ impl FastCnn {
                     g,
                     weighted: index,
                     raw: false,
-                    bias_relu: None,
+                    relu: false,
                 });
             }
         }
@@ -230,7 +240,7 @@ impl FastCnn {
             // Not across a dropout: that multiplies the conv's ReLU'd output.
             if spatial[k - 1].op == Op::Conv && spatial[k].op == Op::MaxPool && p[k] == 0.0 {
                 spatial[k - 1].raw = true;
-                spatial[k].bias_relu = spatial[k - 1].weighted;
+                spatial[k].relu = true;
             }
         }
         let lowest = spatial.iter().position(|l| l.weighted.is_some());
@@ -238,12 +248,7 @@ impl FastCnn {
         Ok(Some(FastCnn {
             values: weighted
                 .iter()
-                .map(|w| {
-                    (
-                        vec![0f32; w.weight.elem_count()],
-                        vec![0f32; w.bias.elem_count()],
-                    )
-                })
+                .map(|w| (vec![0f32; w.packed_len()], vec![0f32; w.bias.elem_count()]))
                 .collect(),
             grads: opt.lens().into_iter().map(|n| vec![0f32; n]).collect(),
             dense: DenseStack::new(widths, batch),
@@ -306,7 +311,7 @@ impl FastCnn {
             let (bs, bl) = wt.bias.storage_and_layout();
             let (wv, bv) = (cpu_f32(&ws, wl)?, cpu_f32(&bs, bl)?);
             match &wt.conv {
-                Some((g, depthwise)) => conv::pack(g, *depthwise, wv, w),
+                Some((g, depthwise)) => conv::pack(g, *depthwise, (wv, bv), w),
                 None => w.copy_from_slice(wv),
             }
             b.copy_from_slice(bv);
@@ -417,12 +422,16 @@ impl FastCnn {
             let Some((g, depthwise)) = &wt.conv else {
                 continue;
             };
-            conv::unpack(g, *depthwise, &first.dw[j], &mut self.grads[wt.slots.0]);
-            let gb = &mut self.grads[wt.slots.1];
-            gb.copy_from_slice(&first.db[j]);
-            for other in rest.iter() {
-                gb.iter_mut().zip(&other.db[j]).for_each(|(a, v)| *a += v);
+            let (ws, bs) = wt.slots;
+            let mut gb = std::mem::take(&mut self.grads[bs]);
+            conv::unpack(g, *depthwise, &first.dw[j], (&mut self.grads[ws], &mut gb));
+            if !conv::bias_column(g, *depthwise) {
+                gb.copy_from_slice(&first.db[j]);
+                for other in rest.iter() {
+                    gb.iter_mut().zip(&other.db[j]).for_each(|(a, v)| *a += v);
+                }
             }
+            self.grads[bs] = gb;
         }
         self.workers = workers;
     }
@@ -479,14 +488,14 @@ fn workers(spatial: &[Spatial], weighted: &[Weighted], batch: usize) -> (Vec<Wor
     let cols = spatial
         .iter()
         .filter(|l| l.op == Op::Conv)
-        .map(|l| l.g.oh * l.g.ow * l.g.kh * l.g.kw * l.g.c * 4)
+        .map(|l| l.g.oh * l.g.ow * conv::width(&l.g) * 4)
         .max()
         .unwrap_or(1);
     let group = (COLS_BYTES / cols.max(1)).clamp(1, cap);
     let sizes: Vec<(usize, usize)> = weighted
         .iter()
         .map(|w| match w.conv {
-            Some(_) => (w.weight.elem_count(), w.bias.elem_count()),
+            Some(_) => (w.packed_len(), w.bias.elem_count()),
             None => (0, 0),
         })
         .collect();

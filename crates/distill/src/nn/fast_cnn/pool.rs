@@ -10,10 +10,9 @@ fn at(g: &Geom, oy: usize, ox: usize, wy: usize, wx: usize) -> usize {
     ((oy * g.kh + wy) * g.w + ox * g.kw + wx) * g.c
 }
 
-/// `y` = each window's maximum for `n` samples. With `bias`, `y` = ReLU(maximum + bias):
-/// the previous conv's bias and ReLU, which commute with the maximum, applied to a quarter
-/// of the values (the conv then writes its raw product).
-pub(super) fn max_forward(g: &Geom, x: &[f32], y: &mut [f32], n: usize, bias: Option<&[f32]>) {
+/// `y` = each window's maximum for `n` samples, with `relu`: ReLU(maximum), the previous
+/// conv's ReLU, which commutes with the maximum, applied to a quarter of the values.
+pub(super) fn max_forward(g: &Geom, x: &[f32], y: &mut [f32], n: usize, relu: bool) {
     let (c, il, ol) = (g.c, g.in_len(), g.out_len());
     for i in 0..n {
         let x = &x[i * il..(i + 1) * il];
@@ -22,10 +21,8 @@ pub(super) fn max_forward(g: &Geom, x: &[f32], y: &mut [f32], n: usize, bias: Op
             for ox in 0..g.ow {
                 let out = &mut y[(oy * g.ow + ox) * c..][..c];
                 window_max(g, x, oy, ox, out);
-                if let Some(b) = bias {
-                    for (v, b) in out.iter_mut().zip(b) {
-                        *v = (*v + b).max(0.0);
-                    }
+                if relu {
+                    out.iter_mut().for_each(|v| *v = v.max(0.0));
                 }
             }
         }

@@ -17,11 +17,11 @@ pub(super) struct Spatial {
     pub g: Geom,
     /// Index of its weights among the weighted layers (conv, dwconv).
     pub weighted: Option<usize>,
-    /// A conv followed by a max pool writes its raw product: the pool applies the bias and
-    /// the ReLU to its maxima (both commute with the maximum).
+    /// A conv followed by a max pool skips its ReLU: the pool applies it to its maxima (it
+    /// commutes with the maximum), a quarter of the values.
     pub raw: bool,
-    /// A max pool applying the bias (of weighted layer `j`) and ReLU of the conv before it.
-    pub bias_relu: Option<usize>,
+    /// A max pool applying the ReLU of the conv before it.
+    pub relu: bool,
 }
 
 /// What every worker reads.
@@ -89,7 +89,7 @@ impl Worker {
         let cols = layers
             .iter()
             .filter(|l| l.op == Op::Conv)
-            .map(|l| l.g.oh * l.g.ow * l.g.kh * l.g.kw * l.g.c)
+            .map(|l| l.g.oh * l.g.ow * conv::width(&l.g))
             .max()
             .unwrap_or(0);
         let widest = lens.iter().copied().max().unwrap_or(0);
@@ -142,10 +142,7 @@ impl Worker {
                         conv::forward(g, w, x, y, &mut self.cols, gn, layer.raw)
                     }
                     Op::DwConv => conv::dw_forward(g, sh.weights(layer), x, y, gn),
-                    Op::MaxPool => {
-                        let bias = layer.bias_relu.map(|j| &sh.values[j].1[..]);
-                        pool::max_forward(g, x, y, gn, bias)
-                    }
+                    Op::MaxPool => pool::max_forward(g, x, y, gn, layer.relu),
                     Op::AvgPool => pool::avg_forward(g, x, y, gn),
                     Op::Gap => pool::gap_forward(g, x, y, gn),
                 }
@@ -220,7 +217,7 @@ impl Worker {
                         };
                         match op {
                             Op::MaxPool => {
-                                let relu = layer.bias_relu.map(|_| y);
+                                let relu = layer.relu.then_some(y);
                                 pool::max_backward(g, x, dy, dx, gn, relu, &mut self.pool)
                             }
                             Op::AvgPool => pool::avg_backward(g, dy, dx, gn),
