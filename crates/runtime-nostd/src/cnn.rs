@@ -83,6 +83,19 @@ impl<'a> Cnn<'a> {
         Plan::parse(self.layers, input, classes).map_err(|_| Error::InvalidLayers)
     }
 
+    /// Layers, pools included. Not inlined, like `macs`: the plan (468 B) stays out of the
+    /// callers' frames, whatever the model's kind (the firmware's boot stack is measured).
+    #[inline(never)]
+    pub fn num_layers(&self, input: &[usize], classes: usize) -> usize {
+        self.plan(input, classes).map_or(0, |p| p.layers().len())
+    }
+
+    /// Multiply-accumulates of one inference, from the plan (not inlined: see `num_layers`).
+    #[inline(never)]
+    pub fn macs(&self, input: &[usize], classes: usize) -> usize {
+        self.plan(input, classes).map_or(0, |p| p.macs())
+    }
+
     /// Layers with tensors (7 each).
     pub fn weighted(&self) -> usize {
         self.params.iter().flatten().count()

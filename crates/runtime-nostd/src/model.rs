@@ -204,7 +204,7 @@ impl<'a> Model<'a> {
         match &self.body {
             Body::Mlp(m) => m.num_layers(),
             Body::Tree(t) => t.depth as usize,
-            Body::Cnn(n) => self.plan_of(n).map_or(0, |p| p.layers().len()),
+            Body::Cnn(n) => n.num_layers(self.input_shape(), self.num_classes),
         }
     }
 
@@ -213,7 +213,7 @@ impl<'a> Model<'a> {
         match &self.body {
             Body::Mlp(m) => m.layers().map(|l| l.inputs * l.outputs).sum(),
             Body::Tree(t) => t.depth as usize * t.features,
-            Body::Cnn(n) => self.plan_of(n).map_or(0, |p| p.macs()),
+            Body::Cnn(n) => n.macs(self.input_shape(), self.num_classes),
         }
     }
 
