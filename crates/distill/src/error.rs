@@ -107,6 +107,16 @@ impl Error {
 }
 
 /// `.context(…)` and `.with_context(|| …)` on any result whose error converts into [`Error`].
+///
+/// ```
+/// use distill::error::{Context, Error, chain};
+///
+/// let e = std::fs::read("/no/such/config.toml")
+///     .context("reading the config")
+///     .unwrap_err();
+/// assert!(matches!(&e, Error::Context { source, .. } if matches!(**source, Error::Io(_))));
+/// assert!(chain(&e).starts_with("reading the config: "), "{}", chain(&e));
+/// ```
 pub trait Context<T> {
     /// The error, if any, as the source of an [`Error::Context`] saying `context`.
     fn context(self, context: impl Display) -> Result<T>;
@@ -158,57 +168,4 @@ macro_rules! ensure {
 pub(crate) use {bail, ensure};
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn io() -> std::io::Error {
-        std::io::Error::new(std::io::ErrorKind::NotFound, "inner")
-    }
-
-    #[test]
-    fn a_context_shows_itself_and_its_source_once_each() {
-        let e = Err::<(), _>(io()).context("outer").unwrap_err();
-        assert_eq!(e.to_string(), "outer");
-        assert_eq!(chain(&e), "outer: inner");
-        let e = Err::<(), _>(e).with_context(|| "top").unwrap_err();
-        assert_eq!(chain(&e), "top: outer: inner");
-        // A transparent variant is its source's message, not a copy of it.
-        let e = Error::from(DataError::NotFound {
-            dir: "d".into(),
-            hint: "h".into(),
-        });
-        assert_eq!(
-            chain(&e.context("loading")),
-            "loading: no dataset found in d: h"
-        );
-    }
-
-    #[test]
-    fn a_bad_setting_is_a_config_error() {
-        let mut cfg = crate::config::Config::default();
-        cfg.kd.alpha = 2.0;
-        let e = cfg.validate().unwrap_err();
-        assert!(
-            matches!(&e, Error::Config(m) if m.starts_with("kd.alpha")),
-            "{e:?}"
-        );
-        assert!(matches!(
-            crate::device::choose("gpu"),
-            Err(Error::Config(m)) if m == "--device gpu: expected auto, cpu or cuda:N"
-        ));
-    }
-
-    #[test]
-    fn bail_and_ensure_build_the_named_variant() {
-        fn check(n: usize) -> Result<usize> {
-            ensure!(n > 0, Config, "n must be > 0, got {n}");
-            if n > 9 {
-                bail!(Mismatch, "{n} is too big");
-            }
-            Ok(n)
-        }
-        assert_eq!(check(3).unwrap(), 3);
-        assert!(matches!(check(0), Err(Error::Config(m)) if m == "n must be > 0, got 0"));
-        assert!(matches!(check(10), Err(Error::Mismatch(m)) if m == "10 is too big"));
-    }
-}
+mod tests;
