@@ -297,7 +297,7 @@ impl clap::Args for KindFlags {
 
 impl Cli {
     /// How to run: resume, progress, device, and whether the data folder was named.
-    pub fn options(&self) -> anyhow::Result<crate::run::RunOptions> {
+    pub fn options(&self) -> crate::Result<crate::run::RunOptions> {
         Ok(crate::run::RunOptions {
             resume: self.resume,
             progress: !self.no_progress,
@@ -307,7 +307,7 @@ impl Cli {
     }
 
     /// The experiment file (or the defaults) with every given flag applied.
-    pub fn resolve(&self) -> anyhow::Result<Config> {
+    pub fn resolve(&self) -> crate::Result<Config> {
         let mut c = match &self.config {
             Some(p) => Config::load(p)?,
             None => Config::default(),

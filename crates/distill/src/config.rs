@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::augment::Augment;
-
+use crate::error::{Context, Error, Result, bail, ensure};
 use crate::students::transfer::TransferConfig;
 use crate::teacher::onnx::OnnxInput;
 use crate::training::loss::KdLoss;
@@ -226,7 +226,7 @@ impl Default for StudentConfig {
 impl StudentConfig {
     /// Checks every `[student.<kind>]` table and writes each back with its defaults filled in,
     /// adding the chosen kind's table, so the resolved config shows every setting used.
-    pub fn fill_kind_settings(&mut self) -> anyhow::Result<()> {
+    pub fn fill_kind_settings(&mut self) -> Result<()> {
         use crate::students::kind::{kind_named, kind_names};
         kind_named(&self.kind)?;
         self.kinds
@@ -246,14 +246,15 @@ impl StudentConfig {
                     true => String::new(),
                     false => format!(" (it is a setting of {})", home.join(" and ")),
                 };
-                anyhow::bail!(
+                bail!(
+                    Config,
                     "student.{name} is not a setting{hint}: [student] takes kind, seeds, \
                      [student.train] and a table per kind ({})",
                     kind_names().join(", ")
                 );
             };
             let toml::Value::Table(t) = value else {
-                anyhow::bail!("student.{name} must be a table of {name} settings");
+                bail!(Config, "student.{name} must be a table of {name} settings");
             };
             *t = kind.settings(t)?;
         }
@@ -324,16 +325,14 @@ impl Default for ExportConfig {
 }
 
 impl Config {
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
+    pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("{}: cannot read the config: {e}", path.display()))?;
-        let mut c: Config =
-            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        c.student
-            .fill_kind_settings()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            .with_context(|| format!("{}: cannot read the config", path.display()))?;
+        let in_file = |e: &dyn std::fmt::Display| Error::Config(format!("{}: {e}", path.display()));
+        let mut c: Config = toml::from_str(&text).map_err(|e| in_file(&e))?;
+        c.student.fill_kind_settings().map_err(|e| in_file(&e))?;
         // A file that sets the distillation loss means it (unless it asks for the search).
-        let raw: toml::Table = toml::from_str(&text)?;
+        let raw: toml::Table = toml::from_str(&text).map_err(|e| in_file(&e))?;
         if let Some(kd) = raw.get("kd").and_then(|v| v.as_table())
             && !kd.contains_key("search")
             && ["alpha", "temperature", "soft", "t_squared"]
@@ -345,62 +344,75 @@ impl Config {
         Ok(c)
     }
 
-    pub fn to_toml(&self) -> anyhow::Result<String> {
+    pub fn to_toml(&self) -> Result<String> {
         Ok(toml::to_string_pretty(self)?)
     }
 
     /// Checks the settings that would otherwise fail deep inside training.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    pub fn validate(&self) -> Result<()> {
         let k = &self.kd;
-        anyhow::ensure!(
+        ensure!(
             (0.0..=1.0).contains(&k.alpha),
+            Config,
             "kd.alpha must be in [0, 1], got {}",
             k.alpha
         );
-        anyhow::ensure!(
+        ensure!(
             k.temperature > 0.0,
+            Config,
             "kd.temperature must be > 0, got {}",
             k.temperature
         );
         let drop = self.export.max_int8_drop;
-        anyhow::ensure!(
+        ensure!(
             drop.is_finite() && drop >= 0.0,
+            Config,
             "export.max_int8_drop must be a number of points >= 0, got {drop}"
         );
         for (what, t) in [
             ("teacher", &self.teacher.train),
             ("student", &self.student.train),
         ] {
-            anyhow::ensure!(t.batch_size > 0, "{what}.train.batch_size must be > 0");
-            anyhow::ensure!(
+            ensure!(
+                t.batch_size > 0,
+                Config,
+                "{what}.train.batch_size must be > 0"
+            );
+            ensure!(
                 t.epochs > 0 || (t.steps > 0 && t.max_epochs > 0),
+                Config,
                 "{what}.train: epochs = 0 plans from the step budget, which needs steps > 0 \
                  and max_epochs > 0"
             );
-            anyhow::ensure!(
+            ensure!(
                 t.lr > 0.0 && t.lr.is_finite(),
+                Config,
                 "{what}.train.lr must be > 0"
             );
         }
-        anyhow::ensure!(
+        ensure!(
             (0.0..0.9).contains(&self.data.val_fraction),
+            Config,
             "data.val_fraction must be in [0, 0.9)"
         );
-        anyhow::ensure!(
+        ensure!(
             (0.0..1.0).contains(&self.teacher.dropout),
+            Config,
             "teacher.dropout must be in [0, 1)"
         );
         let mut student = self.student.clone();
         student.fill_kind_settings()?;
         crate::students::kind::kind_of(self)?.validate(self)?;
         let t = &self.transfer;
-        anyhow::ensure!(
+        ensure!(
             (0.0..=1.0).contains(&t.mixup),
+            Config,
             "transfer.mixup must be in [0, 1], got {}",
             t.mixup
         );
-        anyhow::ensure!(
+        ensure!(
             t.copies == 0 || self.kd.alpha < 1.0,
+            Config,
             "a transfer set only carries teacher targets: it needs kd.alpha < 1"
         );
         Ok(())

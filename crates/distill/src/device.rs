@@ -1,8 +1,10 @@
 //! Device choice: CUDA when built with the `cuda` feature and a GPU answers, else the CPU.
 use candle_core::Device;
 
+use crate::error::{Error, Result, bail};
+
 /// `auto`, `cpu` or `cuda:N`. Logs the choice on stderr.
-pub fn choose(spec: &str) -> anyhow::Result<Device> {
+pub fn choose(spec: &str) -> Result<Device> {
     let dev = match spec {
         "cpu" => Device::Cpu,
         "auto" => auto(),
@@ -12,10 +14,10 @@ pub fn choose(spec: &str) -> anyhow::Result<Device> {
                 .and_then(|r| r.strip_prefix(':').or(Some(r)))
                 .filter(|r| !r.is_empty())
                 .map_or(Ok(0), |r| r.parse())
-                .map_err(|_| anyhow::anyhow!("--device {s}: expected cuda:N"))?;
+                .map_err(|_| Error::Config(format!("--device {s}: expected cuda:N")))?;
             cuda(idx)?
         }
-        other => anyhow::bail!("--device {other}: expected auto, cpu or cuda:N"),
+        other => bail!(Config, "--device {other}: expected auto, cpu or cuda:N"),
     };
     eprintln!("device: {}", describe(&dev));
     Ok(dev)
@@ -29,13 +31,16 @@ fn describe(d: &Device) -> String {
 }
 
 #[cfg(feature = "cuda")]
-fn cuda(i: usize) -> anyhow::Result<Device> {
-    Device::new_cuda(i).map_err(|e| anyhow::anyhow!("CUDA device {i} is not usable: {e}"))
+fn cuda(i: usize) -> Result<Device> {
+    Device::new_cuda(i).map_err(|e| Error::Device(format!("CUDA device {i} is not usable: {e}")))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda(_: usize) -> anyhow::Result<Device> {
-    anyhow::bail!("this binary was built without CUDA; rebuild with --features cuda")
+fn cuda(_: usize) -> Result<Device> {
+    bail!(
+        Device,
+        "this binary was built without CUDA; rebuild with --features cuda"
+    )
 }
 
 fn auto() -> Device {

@@ -1,12 +1,12 @@
 //! The main job: data → teacher → KD student and label-only student → report (→ export).
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use candle_core::{D, Device, Tensor};
 
 use crate::config::Config;
 use crate::data::prepared::Prepared;
 use crate::data::{DataBundle, load_dir};
+use crate::error::{Context, Result, chain};
 use crate::report::pictures;
 use crate::report::{ModelRow, Report, SeedSummary};
 use crate::students::kind::kind_of;
@@ -44,7 +44,7 @@ pub struct RunOptions {
 
 /// Loads the configured data, falling back to the committed subset when the default
 /// Fashion-MNIST folder is absent.
-pub fn load_data(cfg: &Config, explicit: bool, log: &EpochProgress) -> anyhow::Result<DataBundle> {
+pub fn load_data(cfg: &Config, explicit: bool, log: &EpochProgress) -> Result<DataBundle> {
     let dir = &cfg.data.dir;
     if !dir.exists() && !explicit {
         let subset = bundled_subset();
@@ -75,7 +75,7 @@ pub struct Setup {
 }
 
 /// Creates the run folder, loads the data and gets the teacher (cached or trained).
-pub fn setup(cfg: &Config, opts: &RunOptions) -> anyhow::Result<Setup> {
+pub fn setup(cfg: &Config, opts: &RunOptions) -> Result<Setup> {
     cfg.validate()?;
     let run = RunDir {
         path: cfg.out_dir.join(&cfg.name),
@@ -121,7 +121,7 @@ pub fn setup(cfg: &Config, opts: &RunOptions) -> anyhow::Result<Setup> {
     })
 }
 
-pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
+pub fn run(cfg: &Config, opts: &RunOptions) -> Result<PathBuf> {
     let Setup {
         run,
         config_toml,
@@ -218,7 +218,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
         .pictures()
         .iter()
         .map(|&(file, draw)| {
-            let drawn = pictures::draw(file, || draw(&run.path));
+            let drawn = pictures::draw(file, || draw(&run.path).map_err(|e| chain(&e)));
             if let Err(s) = &drawn {
                 progress.println(&s.warning());
             }
@@ -234,7 +234,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
     } else {
         (None, None)
     };
-    let export_text = export_failed.as_ref().map(|e| format!("{e:#}"));
+    let export_text = export_failed.as_ref().map(|e| chain(e));
     let report = Report {
         config: cfg,
         data_source: &source,
@@ -266,12 +266,12 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> anyhow::Result<PathBuf> {
 pub const LINEAR_ROW: &str = "linear baseline (labels, no hidden layer)";
 
 /// `tree.png` of the saved KD student.
-pub fn logits_accuracy(logits: &Tensor, y: &Tensor) -> anyhow::Result<f64> {
+pub fn logits_accuracy(logits: &Tensor, y: &Tensor) -> Result<f64> {
     let n = y.dim(0)?.max(1);
     Ok(100.0 * crate::training::count_correct(logits, y)? as f64 / n as f64)
 }
 
-fn confusion_of(logits: &Tensor, p: &Prepared) -> anyhow::Result<Vec<u32>> {
+fn confusion_of(logits: &Tensor, p: &Prepared) -> Result<Vec<u32>> {
     let pred = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
     Ok(confusion(&pred, &p.test.y, p.classes))
 }
@@ -283,7 +283,7 @@ fn export_student(
     p: &Prepared,
     run: &RunDir,
     log: &EpochProgress,
-) -> anyhow::Result<export::ExportReport> {
+) -> Result<export::ExportReport> {
     let model = export::FloatModel::load(&run.path.join("student.safetensors"))?;
     let f = p.features;
     let n_cal = cfg.export.calib_samples.min(p.train.len());

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 /// Why an export failed. Nothing is left on disk when any of these is returned.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    /// Reading or writing a file failed. The OS error is in the message, so it is not also
+    /// a `source()`: a printed chain would show it twice.
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A safetensors file could not be parsed.
     #[error("{what}: not a valid safetensors file: {reason}")]
@@ -85,12 +85,11 @@ pub enum ExportError {
         samples: usize,
         cause: String,
     },
-    /// An error while loading the named file.
-    #[error("loading {path}: {source}")]
+    /// An error while loading the named file (in the message, not a `source()`: see `Io`).
+    #[error("loading {path}: {inner}")]
     InFile {
         path: PathBuf,
-        #[source]
-        source: Box<ExportError>,
+        inner: Box<ExportError>,
     },
     /// runtime-nostd, the device's reader, refuses an artifact: its error by name.
     #[error("runtime-nostd rejects the artifact: {0:?} ({0})")]
@@ -108,14 +107,14 @@ impl ExportError {
     pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
         Self::InFile {
             path: path.into(),
-            source: Box::new(self),
+            inner: Box::new(self),
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

@@ -3,12 +3,13 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail, ensure};
 use export::{QuantBody, QuantModel};
 use runtime_nostd::Model;
 
 use distill::cli::EvalArgs;
 use distill::data::Dataset;
+use distill::error::Context;
+use distill::{Error, Result};
 
 /// What runtime-nostd computed for each input.
 struct Runtime {
@@ -19,7 +20,7 @@ struct Runtime {
     path: Vec<Option<runtime_nostd::TreePath>>,
 }
 
-pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
+pub fn run(a: &EvalArgs) -> Result<()> {
     let bytes = std::fs::read(&a.artifact)
         .with_context(|| format!("{}: cannot read", a.artifact.display()))?;
     let (model, qm) =
@@ -32,13 +33,14 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         .collect();
     let onnx = onnx_twin(&a.artifact).filter(|_| !a.no_onnx);
     if let Some(i) = a.index {
-        ensure!(
-            i < test.len(),
-            "--index {i} is out of range: the test split of {} has {} inputs (0..={})",
-            a.data.display(),
-            test.len(),
-            test.len().saturating_sub(1)
-        );
+        if i >= test.len() {
+            return Err(Error::Config(format!(
+                "--index {i} is out of range: the test split of {} has {} inputs (0..={})",
+                a.data.display(),
+                test.len(),
+                test.len().saturating_sub(1)
+            )));
+        }
         let one = test.select(&[i]);
         return one_input(&model, &qm, &one, i, &names, onnx.as_deref());
     }
@@ -103,7 +105,7 @@ fn write_vectors(
     model: &Model,
     test: &Dataset,
     rt: &Runtime,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     use sha2::Digest;
     let c = model.num_classes();
     let bytes = export::vectors::Vectors {
@@ -122,17 +124,17 @@ fn write_vectors(
 }
 
 /// The data must be what the artifact takes: same number of inputs, labels within its classes.
-fn check_fits(model: &Model, test: &Dataset, dir: &Path) -> anyhow::Result<()> {
+fn check_fits(model: &Model, test: &Dataset, dir: &Path) -> Result<()> {
     let shape: Vec<String> = model.input_shape().iter().map(usize::to_string).collect();
     if test.features() != model.input_len() {
-        bail!(
+        return Err(Error::Mismatch(format!(
             "{}: inputs of shape {:?} ({} values), but the artifact takes {} ({} values)",
             dir.display(),
             test.shape,
             test.features(),
             shape.join("x"),
             model.input_len()
-        );
+        )));
     }
     if let Some((i, y)) = test
         .y
@@ -140,16 +142,16 @@ fn check_fits(model: &Model, test: &Dataset, dir: &Path) -> anyhow::Result<()> {
         .enumerate()
         .find(|&(_, &y)| y as usize >= model.num_classes())
     {
-        bail!(
+        return Err(Error::Mismatch(format!(
             "{}: test label {y} at index {i}, but the artifact has {} classes",
             dir.display(),
             model.num_classes()
-        );
+        )));
     }
     Ok(())
 }
 
-fn runtime(model: &Model, data: &Dataset) -> anyhow::Result<Runtime> {
+fn runtime(model: &Model, data: &Dataset) -> Result<Runtime> {
     let (f, c) = (model.input_len(), model.num_classes());
     let mut scratch = vec![0u8; model.scratch_len()];
     let mut r = Runtime {
@@ -160,7 +162,7 @@ fn runtime(model: &Model, data: &Dataset) -> anyhow::Result<Runtime> {
     };
     for i in 0..data.len() {
         let q = &mut r.x_q[i * f..(i + 1) * f];
-        let e = |e| anyhow::anyhow!("input {i}: runtime-nostd: {e:?} ({e})");
+        let e = |e| Error::Artifact(format!("input {i}: runtime-nostd: {e:?} ({e})"));
         model.quantize_input(data.row(i), q).map_err(e)?;
         let p = model
             .infer(q, &mut scratch, &mut r.logits[i * c..(i + 1) * c])
@@ -174,18 +176,19 @@ fn runtime(model: &Model, data: &Dataset) -> anyhow::Result<Runtime> {
 /// Runs the ONNX twin in tract and compares it with runtime-nostd input by input. The rule
 /// (runtime-nostd's docs): given the same quantized input, the two agree exactly; tract may
 /// quantize an input one step apart (it multiplies by 1/scale), and only there may differ.
-fn tract(path: &Path, model: &Model, test: &Dataset, rt: &Runtime) -> anyhow::Result<()> {
+fn tract(path: &Path, model: &Model, test: &Dataset, rt: &Runtime) -> Result<()> {
     let f = model.input_len();
     // MLPs and CNNs output int8 logits; a tree its leaf.
     let is_mlp = model.kind() != runtime_nostd::Kind::Tree;
     let onnx = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let tr = export::run_onnx(&onnx, &test.x, f, is_mlp)
         .with_context(|| format!("{}: tract cannot run it", path.display()))?;
-    ensure!(
-        tr.class.len() == rt.class.len() && tr.x_q.len() == rt.x_q.len(),
-        "{}: tract's outputs have other sizes than the artifact's: not its twin",
-        path.display()
-    );
+    if tr.class.len() != rt.class.len() || tr.x_q.len() != rt.x_q.len() {
+        return Err(Error::Artifact(format!(
+            "{}: tract's outputs have other sizes than the artifact's: not its twin",
+            path.display()
+        )));
+    }
     let c = model.num_classes();
     let (mut xq_diff, mut class_diff, mut max_dlogit, mut unexplained) = (0, 0, 0u32, 0);
     for i in 0..rt.class.len() {
@@ -232,12 +235,13 @@ fn tract(path: &Path, model: &Model, test: &Dataset, rt: &Runtime) -> anyhow::Re
             test.len()
         );
     }
-    ensure!(
-        unexplained == 0,
-        "{}: tract and runtime-nostd disagree on {unexplained} inputs quantized identically: \
-         the ONNX graph and the artifact compute different things",
-        path.display()
-    );
+    if unexplained != 0 {
+        return Err(Error::Artifact(format!(
+            "{}: tract and runtime-nostd disagree on {unexplained} inputs quantized identically: \
+             the ONNX graph and the artifact compute different things",
+            path.display()
+        )));
+    }
     Ok(())
 }
 
@@ -248,7 +252,7 @@ fn one_input(
     index: usize,
     names: &[String],
     onnx: Option<&Path>,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let rt = runtime(model, one)?;
     let (class, truth) = (rt.class[0], one.y[0] as usize);
     println!(
@@ -262,7 +266,8 @@ fn one_input(
     };
     match &qm.body {
         QuantBody::Mlp(_) | QuantBody::Cnn(_) => {
-            let last = last_layer.context("a network with no last layer")?;
+            let last =
+                last_layer.ok_or_else(|| Error::Artifact("a network with no last layer".into()))?;
             // Dequantized logits and their softmax: what the int8 logits stand for.
             let scores: Vec<f64> = rt
                 .logits
@@ -283,7 +288,7 @@ fn one_input(
             }
         }
         QuantBody::Tree(_) => {
-            let path = rt.path[0].context("a tree without a path")?;
+            let path = rt.path[0].ok_or_else(|| Error::Artifact("a tree without a path".into()))?;
             let steps: Vec<String> = (0..u32::from(path.depth))
                 .map(|l| {
                     let side = if path.went_right(l) { "R" } else { "L" };

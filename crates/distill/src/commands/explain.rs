@@ -2,12 +2,12 @@
 //! input, each visited node's filter with w·x + b and the branch taken, and the reached leaf.
 //!
 //! `cargo run --release -p distill -- explain --model RUN/student.safetensors --index 3`
-use anyhow::Context;
-
+use distill::Error;
 use distill::cli::ExplainArgs;
+use distill::error::Context;
 use distill::students::tree::plots::{TreeView, path_png};
 
-pub fn run(a: &ExplainArgs) -> anyhow::Result<()> {
+pub fn run(a: &ExplainArgs) -> distill::Result<()> {
     let model = export::FloatModel::load(&a.model)
         .with_context(|| format!("{}: cannot load the model", a.model.display()))?;
     let view = TreeView::from_model(&model).with_context(|| a.model.display().to_string())?;
@@ -19,19 +19,21 @@ pub fn run(a: &ExplainArgs) -> anyhow::Result<()> {
     let bundle = distill::data::load_dir(&dir, &a.label_column)?;
     let test = &bundle.test;
     let f = model.features();
-    anyhow::ensure!(
-        test.x.len() / test.y.len().max(1) == f,
-        "{}: inputs of {} features, the model takes {f}",
-        dir.display(),
-        test.x.len() / test.y.len().max(1)
-    );
-    anyhow::ensure!(
-        a.index < test.y.len(),
-        "--index {} is out of range: the test split of {} has {} inputs",
-        a.index,
-        dir.display(),
-        test.y.len()
-    );
+    if test.x.len() / test.y.len().max(1) != f {
+        return Err(Error::Mismatch(format!(
+            "{}: inputs of {} features, the model takes {f}",
+            dir.display(),
+            test.x.len() / test.y.len().max(1)
+        )));
+    }
+    if a.index >= test.y.len() {
+        return Err(Error::Config(format!(
+            "--index {} is out of range: the test split of {} has {} inputs",
+            a.index,
+            dir.display(),
+            test.y.len()
+        )));
+    }
     let raw = &test.x[a.index * f..(a.index + 1) * f];
     let mut x_n = Vec::with_capacity(f);
     export::float_forward::normalize(&model, raw, &mut x_n);

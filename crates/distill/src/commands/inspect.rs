@@ -2,14 +2,15 @@
 //! device's own reader (runtime-nostd), so a damaged file gets the device's error by name.
 use std::fmt::Write as _;
 
-use anyhow::Context;
 use export::board::{FLASH_RESERVE, RAM_RESERVE, model_ram};
 use export::{Board, QuantBody, QuantDense, QuantTree};
 use sha2::{Digest, Sha256};
 
 use distill::cli::InspectArgs;
+use distill::error::Context;
+use distill::{Error, Result};
 
-pub fn run(a: &InspectArgs) -> anyhow::Result<()> {
+pub fn run(a: &InspectArgs) -> Result<()> {
     let board = a.board.as_deref().map(str::parse::<Board>).transpose()?;
     let bytes = std::fs::read(&a.artifact)
         .with_context(|| format!("{}: cannot read", a.artifact.display()))?;
@@ -93,7 +94,7 @@ pub fn run(a: &InspectArgs) -> anyhow::Result<()> {
     }
 }
 
-fn mlp(s: &mut String, layers: &[QuantDense]) -> anyhow::Result<()> {
+fn mlp(s: &mut String, layers: &[QuantDense]) -> Result<()> {
     writeln!(s, "kind       mlp, {} dense layers", layers.len())?;
     writeln!(s, "{LAYER_HEADER}")?;
     for (k, l) in layers.iter().enumerate() {
@@ -104,10 +105,10 @@ fn mlp(s: &mut String, layers: &[QuantDense]) -> anyhow::Result<()> {
 
 const LAYER_HEADER: &str = "  layer  shape         weight scale per channel   requant M·2^−S per channel   out scale  zero pt  clamp";
 
-fn cnn(s: &mut String, qm: &export::QuantModel, c: &export::QuantCnn) -> anyhow::Result<()> {
+fn cnn(s: &mut String, qm: &export::QuantModel, c: &export::QuantCnn) -> Result<()> {
     let plan = qm
         .cnn_plan()
-        .context("the CNN's layers do not fit its input")?;
+        .ok_or_else(|| Error::Artifact("the CNN's layers do not fit its input".into()))?;
     writeln!(
         s,
         "kind       cnn, {} layers ({} with weights), {} parameters; activations channels-last",
@@ -130,7 +131,7 @@ fn cnn(s: &mut String, qm: &export::QuantModel, c: &export::QuantCnn) -> anyhow:
 }
 
 /// One weighted layer's quantization, under `LAYER_HEADER`.
-fn layer_line(s: &mut String, k: usize, shape: &str, l: &QuantDense) -> anyhow::Result<()> {
+fn layer_line(s: &mut String, k: usize, shape: &str, l: &QuantDense) -> Result<()> {
     let effective: Vec<f64> = l
         .multiplier
         .iter()
@@ -152,7 +153,7 @@ fn layer_line(s: &mut String, k: usize, shape: &str, l: &QuantDense) -> anyhow::
     Ok(())
 }
 
-fn tree(s: &mut String, t: &QuantTree, features: usize, classes: usize) -> anyhow::Result<()> {
+fn tree(s: &mut String, t: &QuantTree, features: usize, classes: usize) -> Result<()> {
     let inner = t.bias.len();
     writeln!(
         s,

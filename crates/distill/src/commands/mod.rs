@@ -6,7 +6,7 @@ pub mod inspect;
 use distill::cli::SweepArgs;
 
 /// `distill sweep`: trees of several depths, label-only / distilled / + transfer set.
-pub fn sweep(a: &SweepArgs) -> anyhow::Result<()> {
+pub fn sweep(a: &SweepArgs) -> distill::Result<()> {
     let cfg = a.run.resolve()?;
     let path = distill::students::tree::sweep::sweep(&cfg, &a.run.options()?, &a.depths)?;
     print!("{}", std::fs::read_to_string(&path)?);

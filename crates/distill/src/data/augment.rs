@@ -7,6 +7,8 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Result, ensure};
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Augment {
@@ -70,13 +72,15 @@ pub struct Augmenter {
 
 impl Augmenter {
     /// Checks that `shape` is an image; `fill` is the normalized background value.
-    pub fn new(aug: Augment, shape: &[usize], fill: f32) -> anyhow::Result<Self> {
-        anyhow::ensure!(
+    pub fn new(aug: Augment, shape: &[usize], fill: f32) -> Result<Self> {
+        ensure!(
             shape.len() == 3 && shape[1] > 1 && shape[2] > 1,
+            Mismatch,
             "augmentation needs image samples [channels, height, width]; these have shape {shape:?}"
         );
-        anyhow::ensure!(
+        ensure!(
             aug.rotate_deg.is_finite() && aug.noise.is_finite() && aug.noise >= 0.0,
+            Config,
             "augmentation: rotate_deg and noise must be finite, noise ≥ 0"
         );
         Ok(Augmenter {

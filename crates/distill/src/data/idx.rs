@@ -25,9 +25,9 @@ fn read_idx_labels(path: &Path) -> Result<(Vec<usize>, Vec<f64>), DataError> {
 }
 
 fn read_idx_as<T>(path: &Path, conv: fn(f64) -> T) -> Result<(Vec<usize>, Vec<T>), DataError> {
-    let raw = std::fs::read(path).map_err(|source| DataError::Io {
+    let raw = std::fs::read(path).map_err(|cause| DataError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();

@@ -20,10 +20,12 @@ pub use ts::load_ts;
 /// Errors while reading data files. Each names the file and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("{path}: cannot read: {source}")]
+    /// The OS error is in the message, so it is not also a `source()`: a printed chain
+    /// would show it twice.
+    #[error("{path}: cannot read: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: {problem}")]
     Format { path: PathBuf, problem: String },
@@ -222,9 +224,9 @@ fn class_names(
 ) -> Result<Vec<String>, DataError> {
     let path = dir.join("classes.txt");
     if path.exists() {
-        let text = std::fs::read_to_string(&path).map_err(|source| DataError::Io {
+        let text = std::fs::read_to_string(&path).map_err(|cause| DataError::Io {
             path: path.clone(),
-            source,
+            cause,
         })?;
         let names: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
         if names.len() != n {

@@ -4,6 +4,7 @@ use candle_core::{Device, Tensor};
 use crate::config::Config;
 use crate::data::augment::{Augment, Augmenter};
 use crate::data::{DataBundle, Dataset, Normalization, split_train_val, val_rows};
+use crate::error::{Result, ensure};
 use crate::teacher::cache::{f32_bytes, hash_parts, u32_bytes};
 
 pub struct Prepared {
@@ -30,19 +31,20 @@ pub struct Prepared {
 
 impl Prepared {
     /// Binds `aug` to this dataset's image shape and background; `None` when it is off.
-    pub fn augmenter(&self, aug: Augment) -> anyhow::Result<Option<Augmenter>> {
+    pub fn augmenter(&self, aug: Augment) -> Result<Option<Augmenter>> {
         if aug.is_off() {
             return Ok(None);
         }
-        anyhow::ensure!(
+        ensure!(
             self.norm.mean.len() == 1,
+            Config,
             "augmentation needs one normalization for all pixels (data.normalize = \"global\" or \"auto\")"
         );
         let blank = self.norm.apply(&[0.0], 1)[0];
         Ok(Some(Augmenter::new(aug, &self.shape, blank)?))
     }
 
-    pub fn new(cfg: &Config, bundle: DataBundle, device: Device) -> anyhow::Result<Self> {
+    pub fn new(cfg: &Config, bundle: DataBundle, device: Device) -> Result<Self> {
         let mut full = bundle.train;
         if cfg.data.train_limit > 0 {
             full = full.take(cfg.data.train_limit);
@@ -62,7 +64,7 @@ impl Prepared {
             None => cfg.data.val_fraction,
         };
         let (train, val) = split_train_val(&full, fraction, cfg.seed);
-        anyhow::ensure!(!train.is_empty(), "the training split is empty");
+        ensure!(!train.is_empty(), Mismatch, "the training split is empty");
         let norm = Normalization::fit(&train, cfg.data.normalize.per_feature(&train.shape));
         let f = train.features();
         let to_x = |d: &Dataset| Tensor::from_vec(norm.apply(&d.x, f), (d.len(), f), &device);

@@ -21,9 +21,9 @@ pub(super) use pair::{load_ts_pair, ts_pair};
 
 /// Reads one `.ts` file: the samples (`shape = [C, T]`) and the class names of `@classLabel`.
 pub fn load_ts(path: &Path) -> Result<(Dataset, Vec<String>), DataError> {
-    let io = |source| DataError::Io {
+    let io = |cause| DataError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let at = |n: usize, problem: String| DataError::format(path, format!("line {n}: {problem}"));
     let mut lines = BufReader::new(File::open(path).map_err(io)?)

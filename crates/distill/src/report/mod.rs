@@ -116,7 +116,7 @@ pub struct SeedSummary {
 impl Report<'_> {
     /// Writes `report.md` and its pictures; returns the pictures it could not draw (noted in
     /// the report in their place) for the caller to log. Only the report itself can fail.
-    pub fn write(&self, dir: &Path) -> anyhow::Result<Vec<Skipped>> {
+    pub fn write(&self, dir: &Path) -> crate::Result<Vec<Skipped>> {
         let mut skipped = Vec::new();
         let mut md = String::new();
         let c = self.config;

@@ -35,12 +35,13 @@ pub fn markdown(drawn: &Drawn, link: &str) -> String {
     }
 }
 
-/// Runs `draw` for the picture `file`; its failure becomes a [`Skipped`], never an error.
+/// Runs `draw` for the picture `file`; its failure becomes a [`Skipped`], never an error. The
+/// reason is the error's message: give a [`crate::Error`] as its [`chain`](crate::error::chain),
+/// so that its causes are in it.
 pub fn draw<E: Display>(file: &str, draw: impl FnOnce() -> Result<(), E>) -> Drawn {
-    // `{:#}` prints an anyhow error with its causes (other errors ignore the flag).
     draw().map_err(|e| Skipped {
         file: file.to_string(),
-        reason: format!("{e:#}"),
+        reason: e.to_string(),
     })
 }
 
@@ -70,7 +71,10 @@ mod tests {
         assert_eq!(markdown(&Err(s.clone()), "![t](tree.png)"), s.note());
         assert_eq!(markdown(&Ok(()), "![t](tree.png)"), "![t](tree.png)");
         let chained = draw("x.png", || {
-            Err(anyhow::anyhow!("disk full").context("writing x.png"))
+            let full = std::io::Error::other("disk full");
+            Err(crate::error::chain(
+                &crate::Error::from(full).context("writing x.png"),
+            ))
         })
         .unwrap_err();
         assert_eq!(chained.reason, "writing x.png: disk full");

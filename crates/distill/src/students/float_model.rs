@@ -3,12 +3,12 @@
 //! candle parameters and saves it through export's writer, the only writer of that file.
 use std::path::Path;
 
-use anyhow::Context;
 use candle_nn::VarMap;
 use export::{Dense, FloatBody, FloatModel};
 use runtime_nostd::format::{LayerTensor, layer_name};
 
 use crate::data::Normalization;
+use crate::error::{Context, Error, Result, ensure};
 use crate::nn::host_f32;
 use crate::students::tree::SoftTree;
 
@@ -26,19 +26,14 @@ pub struct StudentMeta<'a> {
 
 /// Saves an MLP whose parameters are `layers.{k}.weight|bias` in `varmap`, `hidden` giving the
 /// hidden widths; the map must hold exactly those (nothing the file would silently drop).
-pub fn save_mlp(
-    path: &Path,
-    varmap: &VarMap,
-    hidden: &[usize],
-    meta: &StudentMeta,
-) -> anyhow::Result<()> {
+pub fn save_mlp(path: &Path, varmap: &VarMap, hidden: &[usize], meta: &StudentMeta) -> Result<()> {
     let layers = mlp_layers(varmap, hidden.len() + 1)?;
     save(path, FloatBody::Mlp(layers), meta)
 }
 
 /// Saves a soft tree with the tensors FORMAT.md names: the bias for uncentred inputs
 /// ([`SoftTree::saved_bias`]) and β itself, not the learned log β the checkpoint holds.
-pub fn save_tree(path: &Path, tree: &SoftTree, meta: &StudentMeta) -> anyhow::Result<()> {
+pub fn save_tree(path: &Path, tree: &SoftTree, meta: &StudentMeta) -> Result<()> {
     let body = FloatBody::Tree(export::SoftTree {
         depth: u32::try_from(tree.depth)?,
         inner_weight: host_f32(&tree.weight)?,
@@ -49,7 +44,7 @@ pub fn save_tree(path: &Path, tree: &SoftTree, meta: &StudentMeta) -> anyhow::Re
     save(path, body, meta)
 }
 
-pub(crate) fn save(path: &Path, body: FloatBody, meta: &StudentMeta) -> anyhow::Result<()> {
+pub(crate) fn save(path: &Path, body: FloatBody, meta: &StudentMeta) -> Result<()> {
     let model = FloatModel {
         input_shape: meta.input_shape.to_vec(),
         classes: meta.classes.to_vec(),
@@ -66,13 +61,11 @@ pub(crate) fn save(path: &Path, body: FloatBody, meta: &StudentMeta) -> anyhow::
 }
 
 /// The `count` dense layers of an MLP parameter map, in order.
-fn mlp_layers(varmap: &VarMap, count: usize) -> anyhow::Result<Vec<Dense>> {
-    let data = varmap
-        .data()
-        .lock()
-        .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
-    anyhow::ensure!(
+fn mlp_layers(varmap: &VarMap, count: usize) -> Result<Vec<Dense>> {
+    let data = varmap.data().lock().map_err(|_| Error::Poisoned)?;
+    ensure!(
         data.len() == 2 * count,
+        Internal,
         "the MLP's parameter map holds {} tensors, its {count} layers need {}",
         data.len(),
         2 * count
@@ -81,7 +74,7 @@ fn mlp_layers(varmap: &VarMap, count: usize) -> anyhow::Result<Vec<Dense>> {
         let name = layer_name(k, t).to_string();
         data.get(&name)
             .map(|v| v.as_tensor().clone())
-            .with_context(|| format!("the MLP has no parameter {name}"))
+            .ok_or_else(|| Error::Internal(format!("the MLP has no parameter {name}")))
     };
     (0..count)
         .map(|k| {

@@ -5,7 +5,7 @@
 //! these traits. A new kind is a folder under `students/` plus its line in [`KINDS`].
 use std::path::Path;
 
-use candle_core::{Result, Tensor};
+use candle_core::Tensor;
 use candle_nn::VarMap;
 use rand_chacha::ChaCha8Rng;
 
@@ -14,13 +14,14 @@ use serde::de::DeserializeOwned;
 
 use crate::config::Config;
 use crate::data::prepared::Prepared;
+use crate::error::{Error, Result, bail};
 use crate::nn::Classifier;
 use crate::report::Report;
 use crate::students::float_model::StudentMeta;
 
 /// A picture of the saved KD student: its file name in the run folder and how to draw it
 /// from that folder (it reads `student.safetensors`).
-pub type Picture = (&'static str, fn(&Path) -> anyhow::Result<()>);
+pub type Picture = (&'static str, fn(&Path) -> Result<()>);
 
 /// A flag a kind adds to the main job: `--<name> VALUE` sets `student.<kind>.<key>`.
 pub struct Flag {
@@ -48,7 +49,7 @@ pub trait Kind: Sync {
 
     /// Its settings table with every default filled in, or the error that names what is wrong
     /// in it (an unknown key, a value of the wrong type). The resolved config holds this form.
-    fn settings(&self, table: &toml::Table) -> anyhow::Result<toml::Table>;
+    fn settings(&self, table: &toml::Table) -> Result<toml::Table>;
 
     /// The flags it adds to the main job.
     fn flags(&self) -> &'static [Flag] {
@@ -65,15 +66,15 @@ pub trait Kind: Sync {
     ) -> Result<Box<dyn Student>>;
 
     /// The size its int8 artifact will have, in bytes, without the container header.
-    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> anyhow::Result<usize>;
+    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> Result<usize>;
 
     /// Its own section of `report.md`, after the common tables (none by default).
-    fn report_section(&self, _md: &mut String, _r: &Report) -> anyhow::Result<()> {
+    fn report_section(&self, _md: &mut String, _r: &Report) -> Result<()> {
         Ok(())
     }
 
     /// Checks the settings a run of this kind needs (none by default).
-    fn validate(&self, _cfg: &Config) -> anyhow::Result<()> {
+    fn validate(&self, _cfg: &Config) -> Result<()> {
         Ok(())
     }
 
@@ -88,11 +89,11 @@ pub trait Student {
     fn classifier(&self) -> &dyn Classifier;
 
     /// Writes it to `path` in export's float format (the one writer of that format).
-    fn save(&self, path: &Path, varmap: &VarMap, meta: &StudentMeta) -> anyhow::Result<()>;
+    fn save(&self, path: &Path, varmap: &VarMap, meta: &StudentMeta) -> Result<()>;
 
     /// What its test line adds about the device's prediction, given the test inputs (a
     /// tree: how many leaves the max path reaches).
-    fn device_note(&self, _x: &Tensor) -> Result<Option<String>> {
+    fn device_note(&self, _x: &Tensor) -> candle_core::Result<Option<String>> {
         Ok(None)
     }
 }
@@ -110,48 +111,51 @@ pub fn kind_names() -> Vec<&'static str> {
 }
 
 /// The kind called `name`, or an error that lists the kinds there are.
-pub fn kind_named(name: &str) -> anyhow::Result<&'static dyn Kind> {
+pub fn kind_named(name: &str) -> Result<&'static dyn Kind> {
     KINDS
         .iter()
         .copied()
         .find(|k| k.name() == name)
         .ok_or_else(|| {
-            anyhow::anyhow!(
+            Error::Config(format!(
                 "student.kind: no student kind {name:?}; there are {}",
                 kind_names().join(", ")
-            )
+            ))
         })
 }
 
 /// The kind the config names (checked by `Config::validate`).
-pub fn kind_of(cfg: &Config) -> anyhow::Result<&'static dyn Kind> {
+pub fn kind_of(cfg: &Config) -> Result<&'static dyn Kind> {
     kind_named(&cfg.student.kind)
 }
 
 /// A kind's typed settings from its table in `cfg` (the defaults when there is none): the
 /// kind's implementation of [`Kind::settings`] and its accessor both go through here.
-pub fn settings_of<T: DeserializeOwned + Default>(cfg: &Config, kind: &str) -> anyhow::Result<T> {
+pub fn settings_of<T: DeserializeOwned + Default>(cfg: &Config, kind: &str) -> Result<T> {
     match cfg.student.kinds.get(kind) {
         Some(toml::Value::Table(t)) => parse_settings(kind, t),
-        Some(_) => anyhow::bail!("student.{kind} must be a table of {kind} settings"),
+        Some(_) => bail!(Config, "student.{kind} must be a table of {kind} settings"),
         None => Ok(T::default()),
     }
 }
 
 /// `table` read as `T`, the error prefixed with the table's name.
-pub fn parse_settings<T: DeserializeOwned>(kind: &str, table: &toml::Table) -> anyhow::Result<T> {
+pub fn parse_settings<T: DeserializeOwned>(kind: &str, table: &toml::Table) -> Result<T> {
     T::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
-        anyhow::anyhow!(
+        Error::Config(format!(
             "[student.{kind}]: {}",
             e.to_string().trim().replace('\n', " ")
-        )
+        ))
     })
 }
 
 /// `value` written back as kind `kind`'s table of `cfg` (for commands that vary a setting).
-pub fn store_settings<T: Serialize>(cfg: &mut Config, kind: &str, value: &T) -> anyhow::Result<()> {
+pub fn store_settings<T: Serialize>(cfg: &mut Config, kind: &str, value: &T) -> Result<()> {
     let toml::Value::Table(t) = toml::Value::try_from(value)? else {
-        anyhow::bail!("[student.{kind}]: settings must serialize to a table")
+        bail!(
+            Internal,
+            "[student.{kind}]: settings must serialize to a table"
+        )
     };
     cfg.student.kinds.insert(kind.to_string(), t.into());
     Ok(())
@@ -162,11 +166,14 @@ pub fn store_settings<T: Serialize>(cfg: &mut Config, kind: &str, value: &T) -> 
 pub fn normalized<T: DeserializeOwned + Serialize>(
     kind: &str,
     table: &toml::Table,
-) -> anyhow::Result<toml::Table> {
+) -> Result<toml::Table> {
     let v: T = parse_settings(kind, table)?;
     match toml::Value::try_from(&v)? {
         toml::Value::Table(t) => Ok(t),
-        _ => anyhow::bail!("[student.{kind}]: settings must serialize to a table"),
+        _ => bail!(
+            Internal,
+            "[student.{kind}]: settings must serialize to a table"
+        ),
     }
 }
 

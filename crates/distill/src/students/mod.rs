@@ -13,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::Config;
 use crate::data::prepared::Prepared;
+use crate::error::{Error, Result};
 use crate::nn::{count_params, predict_logits};
 use crate::run::{RunDir, logits_accuracy};
 use crate::students::float_model::StudentMeta;
@@ -59,7 +60,7 @@ pub fn train_student(
     kd: Option<KdLoss>,
     seed_index: u64,
     metrics: &mut Metrics,
-) -> anyhow::Result<Student> {
+) -> Result<Student> {
     let (base, file) = match kd {
         Some(_) => ("kd-student", "student.safetensors"),
         None => ("label-student", "student-labels.safetensors"),
@@ -74,7 +75,7 @@ pub fn train_student(
 /// The linear baseline: the same pipeline (normalization, optimizer, epochs, data) with no
 /// hidden layer, on labels only — multinomial logistic regression. Every report shows it, so
 /// a user sees at once whether the teacher and the students beat it. Not saved.
-pub fn train_linear(ctx: &Ctx, metrics: &mut Metrics) -> anyhow::Result<Student> {
+pub fn train_linear(ctx: &Ctx, metrics: &mut Metrics) -> Result<Student> {
     let mut cfg = ctx.cfg.clone();
     cfg.student.kind = mlp::NAME.into();
     kind::store_settings(&mut cfg, mlp::NAME, &mlp::MlpConfig { hidden: vec![] })?;
@@ -120,10 +121,7 @@ pub fn kd_grid() -> Vec<KdLoss> {
 /// Trains the seed-0 KD student once per [`kd_grid`] setting, keeps the one with the best
 /// validation accuracy (then loss) as the run's `student.safetensors`, and returns it with
 /// its settings and every trial. Test accuracy is reported, never used to choose.
-pub fn search_kd(
-    ctx: &Ctx,
-    metrics: &mut Metrics,
-) -> anyhow::Result<(Student, KdLoss, Vec<Trial>)> {
+pub fn search_kd(ctx: &Ctx, metrics: &mut Metrics) -> Result<(Student, KdLoss, Vec<Trial>)> {
     let mut trials = Vec::new();
     let mut best: Option<(Fitted, KdLoss)> = None;
     for kd in kd_grid() {
@@ -144,7 +142,7 @@ pub fn search_kd(
             best = Some((f, kd));
         }
     }
-    let (fitted, kd) = best.ok_or_else(|| anyhow::anyhow!("the KD grid is empty"))?;
+    let (fitted, kd) = best.ok_or_else(|| Error::Internal("the KD grid is empty".into()))?;
     // The saved student records the settings that trained it, not the search that chose
     // them: its config reproduces it as it is.
     let mut chosen = ctx.cfg.clone();
@@ -182,7 +180,7 @@ fn fit(
     seed_index: u64,
     base: &str,
     metrics: &mut Metrics,
-) -> anyhow::Result<Fitted> {
+) -> Result<Fitted> {
     let (cfg, p) = (ctx.cfg, ctx.p);
     let stage = if seed_index == 0 {
         base.to_string()
@@ -192,9 +190,7 @@ fn fit(
     let seed = cfg.seed.wrapping_add(2).wrapping_add(1000 * seed_index);
     let varmap = VarMap::new();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let model = kind::kind_of(cfg)
-        .map_err(candle_core::Error::msg)?
-        .build(cfg, p, &varmap, &mut rng)?;
+    let model = kind::kind_of(cfg)?.build(cfg, p, &varmap, &mut rng)?;
     let data = match (kd, ctx.kd_data) {
         (Some(_), Some(d)) => TrainData {
             x: &d.x,
@@ -267,7 +263,7 @@ fn fit(
 }
 
 /// Writes a fitted student in export's float format as `file` in the run folder.
-fn save(ctx: &Ctx, f: &Fitted, file: &str) -> anyhow::Result<()> {
+fn save(ctx: &Ctx, f: &Fitted, file: &str) -> Result<()> {
     let p = ctx.p;
     let meta = StudentMeta {
         input_shape: &p.shape,

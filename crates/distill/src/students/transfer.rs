@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::data::augment::Augment;
 use crate::data::prepared::Prepared;
+use crate::error::Result;
 use crate::teacher::TeacherResult;
 use crate::teacher::cache::{Cache, hash_parts};
 use crate::training::progress::EpochProgress;
@@ -66,7 +67,7 @@ pub fn kd_data(
     teacher: &TeacherResult,
     cache: &Cache,
     log: &EpochProgress,
-) -> anyhow::Result<Option<KdData>> {
+) -> Result<Option<KdData>> {
     let t = &cfg.transfer;
     if t.copies == 0 {
         return Ok(None);
@@ -113,7 +114,7 @@ pub fn kd_data(
 
 /// The transfer inputs (normalized, like `p.train_x`) and the label of each one's first
 /// source image (only a valid index: the loss masks it).
-fn generate(t: &TransferConfig, p: &Prepared, seed: u64) -> anyhow::Result<(Tensor, Tensor)> {
+fn generate(t: &TransferConfig, p: &Prepared, seed: u64) -> Result<(Tensor, Tensor)> {
     let aug = p.augmenter(t.augment)?;
     let f = p.features;
     let base = p.train_x.flatten_all()?.to_vec1::<f32>()?;

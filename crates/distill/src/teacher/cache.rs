@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use candle_core::{Device, Tensor};
 use export::fsutil::write_atomic;
 use sha2::{Digest, Sha256};
+
+use crate::error::{Context, Result};
 
 /// Hex SHA-256 of some byte slices, in order.
 pub fn hash_parts(parts: &[&[u8]]) -> String {
@@ -31,7 +32,7 @@ pub struct Cache {
 }
 
 impl Cache {
-    pub fn new(dir: &Path) -> anyhow::Result<Self> {
+    pub fn new(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the cache folder {}", dir.display()))?;
         Ok(Cache {
@@ -77,7 +78,7 @@ impl Cache {
         logits: &[f32],
         n: usize,
         classes: usize,
-    ) -> anyhow::Result<PathBuf> {
+    ) -> Result<PathBuf> {
         let path = self.logits_path(teacher, data);
         let t = Tensor::from_slice(logits, (n, classes), &Device::Cpu)?;
         let meta = HashMap::from([

@@ -5,7 +5,6 @@ pub mod onnx;
 
 use onnx::{OnnxInput, OnnxTeacher};
 
-use anyhow::Context;
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use rand::SeedableRng;
@@ -13,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Config, Precision, TeacherConfig, TeacherKind};
 use crate::data::prepared::Prepared;
+use crate::error::{Context, Result, bail, ensure};
 use crate::nn::{Classifier, Cnn, CnnSpec, Mlp, count_params, predict_logits};
 use crate::teacher::cache::{Cache, hash_parts};
 use crate::training::metrics::{EpochRecord, Metrics};
@@ -28,7 +28,7 @@ pub enum TeacherModel {
 
 impl TeacherModel {
     /// Logits `[n, classes]` for normalized inputs `x` `[n, features]`.
-    pub fn logits(&self, x: &Tensor, p: &Prepared) -> anyhow::Result<Tensor> {
+    pub fn logits(&self, x: &Tensor, p: &Prepared) -> Result<Tensor> {
         match self {
             TeacherModel::Candle(m) => Ok(predict_logits(m.as_ref(), x, 1000)?),
             TeacherModel::Onnx(m, input) => {
@@ -65,24 +65,21 @@ pub struct TeacherResult {
     pub label: String,
 }
 
-fn build(
-    cfg: &Config,
-    p: &Prepared,
-    varmap: &VarMap,
-    dev: &Device,
-) -> anyhow::Result<Box<dyn Classifier>> {
+fn build(cfg: &Config, p: &Prepared, varmap: &VarMap, dev: &Device) -> Result<Box<dyn Classifier>> {
     let t = &cfg.teacher;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(1));
     Ok(match t.kind {
         TeacherKind::Cnn => {
-            anyhow::ensure!(
+            ensure!(
                 !(t.precision == Precision::Bf16 && dev.is_cpu()),
+                Config,
                 "teacher.precision = bf16 needs a CUDA device for the CNN teacher: candle's CPU \
                  conv2d has no bf16 kernel (and bf16 is slower than f32 on a CPU); use f32 here"
             );
             let s = &p.shape;
-            anyhow::ensure!(
+            ensure!(
                 s.len() == 3,
+                Mismatch,
                 "the CNN teacher needs image samples [channels, height, width]; this dataset's samples have shape {s:?} (use --teacher mlp)"
             );
             Box::new(
@@ -108,14 +105,14 @@ fn build(
             .with_compute(t.precision.dtype()),
         ),
         TeacherKind::Onnx | TeacherKind::Auto => {
-            anyhow::bail!("teacher kind {:?} is not built by candle", t.kind)
+            bail!(Internal, "teacher kind {:?} is not built by candle", t.kind)
         }
     })
 }
 
 /// The teacher settings that name a cached teacher. Settings added after caches existed are
 /// left out at their defaults, so adding one does not orphan every cached teacher.
-fn teacher_identity(t: &TeacherConfig) -> anyhow::Result<String> {
+fn teacher_identity(t: &TeacherConfig) -> Result<String> {
     let text = toml::to_string(t)?;
     Ok(match t.precision {
         Precision::F32 => text
@@ -135,7 +132,7 @@ pub fn get(
     progress: &EpochProgress,
     metrics: &mut Metrics,
     resume: bool,
-) -> anyhow::Result<TeacherResult> {
+) -> Result<TeacherResult> {
     if cfg.teacher.kind == TeacherKind::Onnx {
         return onnx(cfg, p, cache, progress);
     }
@@ -227,9 +224,9 @@ fn logits_cached(
     cache: &Cache,
     teacher_key: &str,
     p: &Prepared,
-    compute: impl FnOnce() -> anyhow::Result<Tensor>,
+    compute: impl FnOnce() -> Result<Tensor>,
     progress: &EpochProgress,
-) -> anyhow::Result<Tensor> {
+) -> Result<Tensor> {
     let n = p.train_x.dim(0)?;
     if let Some(v) = cache.load_logits(teacher_key, &p.data_hash, n, p.classes) {
         progress.println("teacher: logits on the training split read from the cache");
@@ -247,10 +244,11 @@ fn onnx(
     p: &Prepared,
     cache: &Cache,
     progress: &EpochProgress,
-) -> anyhow::Result<TeacherResult> {
+) -> Result<TeacherResult> {
     let path = &cfg.teacher.onnx;
-    anyhow::ensure!(
+    ensure!(
         !path.as_os_str().is_empty(),
+        Config,
         "teacher.kind = onnx needs teacher.onnx = PATH (or --onnx-teacher PATH)"
     );
     let bytes = std::fs::read(path)
@@ -262,7 +260,7 @@ fn onnx(
         "teacher: ONNX model {} through tract",
         path.display()
     ));
-    let run = |raw: &[f32]| -> anyhow::Result<Tensor> {
+    let run = |raw: &[f32]| -> Result<Tensor> {
         let n = raw.len() / p.features;
         let v = teacher.logits(&onnx_input(raw, cfg.teacher.onnx_input, p), n)?;
         Ok(Tensor::from_vec(v, (n, p.classes), &p.device)?)

@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::Context;
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use export::fsutil::replace_unsynced;
 
+use crate::error::{Context, Error, Result, ensure};
 use crate::training::metrics::EpochRecord;
 use crate::training::optim::AdamW;
 
@@ -25,7 +25,7 @@ pub fn save(
     opt: &AdamW,
     history: &[EpochRecord],
     state: TrainState,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
     for (name, v) in state {
         let n = v.len();
@@ -35,10 +35,7 @@ pub fn save(
         ));
     }
     {
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
+        let data = varmap.data().lock().map_err(|_| Error::Poisoned)?;
         for (name, var) in data.iter() {
             tensors.push((name.clone(), var.as_tensor().to_device(&Device::Cpu)?));
         }
@@ -75,7 +72,7 @@ pub fn load(
     path: &Path,
     varmap: &VarMap,
     opt: &mut AdamW,
-) -> anyhow::Result<(Vec<EpochRecord>, TrainState)> {
+) -> Result<(Vec<EpochRecord>, TrainState)> {
     let what = || format!("{}: not a usable checkpoint", path.display());
     let bytes = std::fs::read(path).with_context(what)?;
     let st = safetensors::SafeTensors::deserialize(&bytes).with_context(what)?;
@@ -85,17 +82,15 @@ pub fn load(
         serde_json::from_str(meta.get("history").map_or("[]", |s| s)).with_context(what)?;
     let mut moments: HashMap<String, (Vec<f32>, Vec<f32>)> = HashMap::new();
     {
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
+        let data = varmap.data().lock().map_err(|_| Error::Poisoned)?;
         for (name, var) in data.iter() {
             let view = st
                 .tensor(name)
                 .with_context(|| format!("{}: parameter {name} is missing", path.display()))?;
             let t = candle_core::safetensors::Load::load(&view, var.device())?;
-            anyhow::ensure!(
+            ensure!(
                 t.dims() == var.dims(),
+                Weights,
                 "{}: parameter {name} has shape {:?} but the model needs {:?} (was the config changed?)",
                 path.display(),
                 t.dims(),

@@ -40,7 +40,7 @@ impl Metrics {
         Metrics { file: None }
     }
 
-    pub fn write<T: Serialize>(&mut self, record: &T) -> anyhow::Result<()> {
+    pub fn write<T: Serialize>(&mut self, record: &T) -> crate::Result<()> {
         if let Some(f) = &mut self.file {
             writeln!(f, "{}", serde_json::to_string(record)?)?;
             f.flush()?;

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
 use candle_core::{D, DType, Tensor};
 use candle_nn::VarMap;
 use rand::SeedableRng;
@@ -12,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::TrainConfig;
 use crate::data::augment::Augmenter;
+use crate::error::{Context, Error, Result, bail};
 use crate::nn::fast_mlp::{Targets, host_vec};
 use crate::nn::{Classifier, FastStep, Mode, predict_logits};
 use crate::training::budget::{Best, Outcome, Stop, batch_size, patience_epochs, planned_epochs};
@@ -94,10 +94,11 @@ pub fn train(
     job: &Job,
     metrics: &mut Metrics,
     progress: &EpochProgress,
-) -> anyhow::Result<Trained> {
+) -> Result<Trained> {
     let n = data.x.dim(0)?;
     if job.augment.is_some() && data.teacher.is_some() {
         bail!(
+            Config,
             "{}: batch augmentation cannot be combined with cached teacher logits (use a transfer set)",
             job.stage
         );
@@ -160,13 +161,13 @@ pub fn train(
                 _ => autograd_step(model, data, job, chunk, &mut rng, &mut opt)?,
             };
             if !value.is_finite() {
-                bail!(
-                    "{}: the loss became {value} at epoch {}, step {step}; stopping: lower the \
-                     learning rate. {}",
-                    job.stage,
-                    epoch + 1,
-                    kept_note(&job.checkpoint, history.len())
-                );
+                return Err(Error::LossNotFinite {
+                    stage: job.stage.to_string(),
+                    loss: value,
+                    epoch: epoch + 1,
+                    step,
+                    kept: kept_note(&job.checkpoint, history.len()),
+                });
             }
             guard.step(value);
             correct += hits;
@@ -183,9 +184,12 @@ pub fn train(
         let loss = loss_sum / n as f64;
         // Before the checkpoint is written, so the one kept is the last good epoch's.
         if n > 0
-            && let Err(e) = guard.check_epoch(job.stage, epoch + 1, loss)
+            && let Err(diverged) = guard.check_epoch(job.stage, epoch + 1, loss)
         {
-            bail!("{e}. {}", kept_note(&job.checkpoint, history.len()));
+            return Err(Error::Diverged {
+                diverged,
+                kept: kept_note(&job.checkpoint, history.len()),
+            });
         }
         let record = EpochRecord {
             stage: job.stage.to_string(),
@@ -277,7 +281,7 @@ fn autograd_step(
     chunk: &[u32],
     rng: &mut ChaCha8Rng,
     opt: &mut AdamW,
-) -> anyhow::Result<(f64, usize)> {
+) -> Result<(f64, usize)> {
     let idx = Tensor::from_slice(chunk, chunk.len(), data.x.device())?;
     let mut x = data.x.index_select(&idx, 0)?;
     if let Some(aug) = &job.augment {

@@ -3,8 +3,8 @@
 //! one is written by `export::FloatModel::save`, see `students::float_model`).
 use std::path::Path;
 
+use crate::error::{Context, Error, Result, ensure};
 use crate::nn::host_f32;
-use anyhow::Context;
 use candle_nn::VarMap;
 use export::st_write::Owned;
 
@@ -12,12 +12,9 @@ use export::st_write::Owned;
 /// the same weights always give the same file bytes. `durable` syncs the file to disk (a
 /// cached teacher); without it the write is atomic but unsynced (the best epoch's weights,
 /// rewritten as training improves: see `export::fsutil::replace_unsynced`).
-pub fn save_varmap(path: &Path, varmap: &VarMap, durable: bool) -> anyhow::Result<()> {
+pub fn save_varmap(path: &Path, varmap: &VarMap, durable: bool) -> Result<()> {
     let owned = {
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
+        let data = varmap.data().lock().map_err(|_| Error::Poisoned)?;
         data.iter()
             .map(|(name, v)| {
                 let t = v.as_tensor();
@@ -41,7 +38,7 @@ pub fn save_varmap(path: &Path, varmap: &VarMap, durable: bool) -> anyhow::Resul
 }
 
 /// Loads every tensor of a safetensors file into `varmap` (a cached teacher).
-pub fn load_into(path: &Path, varmap: &mut VarMap) -> anyhow::Result<()> {
+pub fn load_into(path: &Path, varmap: &mut VarMap) -> Result<()> {
     varmap.load(path).with_context(|| {
         format!(
             "{}: cannot load these weights into the model",
@@ -51,7 +48,7 @@ pub fn load_into(path: &Path, varmap: &mut VarMap) -> anyhow::Result<()> {
 }
 
 /// Sets every parameter of `varmap` from the safetensors file at `path` (the best epoch).
-pub fn restore_weights(path: &Path, varmap: &VarMap) -> anyhow::Result<()> {
+pub fn restore_weights(path: &Path, varmap: &VarMap) -> Result<()> {
     let what = || {
         format!(
             "{}: cannot restore the best epoch's weights",
@@ -60,14 +57,16 @@ pub fn restore_weights(path: &Path, varmap: &VarMap) -> anyhow::Result<()> {
     };
     let bytes = std::fs::read(path).with_context(what)?;
     let st = safetensors::SafeTensors::deserialize(&bytes).with_context(what)?;
-    let data = varmap
-        .data()
-        .lock()
-        .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
+    let data = varmap.data().lock().map_err(|_| Error::Poisoned)?;
     for (name, var) in data.iter() {
         let view = st.tensor(name).with_context(what)?;
         let t = candle_core::safetensors::Load::load(&view, var.device())?;
-        anyhow::ensure!(t.dims() == var.dims(), "{}: {name} changed shape", what());
+        ensure!(
+            t.dims() == var.dims(),
+            Weights,
+            "{}: {name} changed shape",
+            what()
+        );
         var.set(&t.to_dtype(var.dtype())?)?;
     }
     Ok(())

@@ -9,6 +9,7 @@ use runtime_nostd::format::cnn::{Layer, LayerError, MAX_OPS, Plan, Shape};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::error::{Error, Result, ensure};
 use crate::students::kind::{Flag, FlagValue, settings_of};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,23 +35,23 @@ const KEY: &str = "student.cnn.layers";
 
 impl CnnConfig {
     /// The CNN settings of `cfg` (checked by `Config::validate`).
-    pub fn of(cfg: &Config) -> anyhow::Result<Self> {
+    pub fn of(cfg: &Config) -> Result<Self> {
         settings_of(cfg, super::NAME)
     }
 
     /// Every entry parsed; the error names the first one that is not a layer.
-    pub fn parsed(&self) -> anyhow::Result<Vec<Layer>> {
+    pub fn parsed(&self) -> Result<Vec<Layer>> {
         self.layers
             .iter()
             .enumerate()
             .map(|(i, s)| {
                 Layer::parse(s).ok_or_else(|| {
-                    anyhow::anyhow!(
+                    Error::Config(format!(
                         "{KEY}[{i}] = {s:?} is not a layer: one of `conv O kK sS same|valid`, \
                          `dwconv kK sS same|valid`, `maxpool P`, `avgpool P`, `gap`, `dense O` \
                          (kK, sS and the padding may be left out: k3 s1 same; K, S, P in 1..={})",
                         runtime_nostd::format::cnn::MAX_KERNEL
-                    )
+                    ))
                 })
             })
             .collect()
@@ -58,11 +59,12 @@ impl CnnConfig {
 
     /// What can be checked without the data: every entry parses, and the list leaves room
     /// for the head within the runtime's [`MAX_OPS`] layers.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    pub fn validate(&self) -> Result<()> {
         let layers = self.parsed()?;
         let n = layers.len() + usize::from(!matches!(layers.last(), Some(Layer::Dense(_))));
-        anyhow::ensure!(
+        ensure!(
             n <= MAX_OPS,
+            Config,
             "{KEY} has {} layers; with the head a CNN may have at most {MAX_OPS}",
             layers.len()
         );
@@ -71,7 +73,7 @@ impl CnnConfig {
 
     /// The full layer list for `classes` classes: the entries plus the head `dense classes`
     /// unless the last entry already is that.
-    pub fn layers_for(&self, classes: usize) -> anyhow::Result<Vec<Layer>> {
+    pub fn layers_for(&self, classes: usize) -> Result<Vec<Layer>> {
         let mut layers = self.parsed()?;
         if layers.last() != Some(&Layer::Dense(classes)) {
             layers.push(Layer::Dense(classes));
@@ -80,9 +82,10 @@ impl CnnConfig {
     }
 
     /// The checked network on samples of shape `input` (`[C, H, W]` or `[C, T]`).
-    pub fn plan(&self, input: &[usize], classes: usize) -> anyhow::Result<Plan> {
-        anyhow::ensure!(
+    pub fn plan(&self, input: &[usize], classes: usize) -> Result<Plan> {
+        ensure!(
             Shape::of_input(input).is_some(),
+            Mismatch,
             "the CNN student needs images [C, H, W] or sequences [C, T]; these samples have \
              shape {input:?} (a table: use the mlp or tree student)"
         );
@@ -92,7 +95,7 @@ impl CnnConfig {
 }
 
 /// `e` with the layer it is about and that layer's input shape.
-fn explain(layers: &[Layer], input: &[usize], classes: usize, e: LayerError) -> anyhow::Error {
+fn explain(layers: &[Layer], input: &[usize], classes: usize, e: LayerError) -> Error {
     let list = layers
         .iter()
         .map(|l| l.to_string())
@@ -115,10 +118,10 @@ fn explain(layers: &[Layer], input: &[usize], classes: usize, e: LayerError) -> 
         }
         _ => String::new(),
     };
-    anyhow::anyhow!(
+    Error::Mismatch(format!(
         "{KEY}: the CNN [{list}] does not fit samples of shape {input:?} with {classes} \
          classes: {e}{at}"
-    )
+    ))
 }
 
 pub const FLAGS: &[Flag] = &[Flag {

@@ -11,13 +11,13 @@ mod tests;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use candle_core::Result;
 use candle_nn::VarMap;
 use rand_chacha::ChaCha8Rng;
 use runtime_nostd::format::cnn::{Plan, Shape};
 
 use crate::config::Config;
 use crate::data::prepared::Prepared;
+use crate::error::Result;
 use crate::nn::Classifier;
 use crate::report::Report;
 use crate::students::float_model::{StudentMeta, save};
@@ -36,7 +36,7 @@ impl Kind for CnnKind {
         NAME
     }
 
-    fn settings(&self, table: &toml::Table) -> anyhow::Result<toml::Table> {
+    fn settings(&self, table: &toml::Table) -> Result<toml::Table> {
         normalized::<CnnConfig>(NAME, table)
     }
 
@@ -44,7 +44,7 @@ impl Kind for CnnKind {
         config::FLAGS
     }
 
-    fn validate(&self, cfg: &Config) -> anyhow::Result<()> {
+    fn validate(&self, cfg: &Config) -> Result<()> {
         CnnConfig::of(cfg)?.validate()
     }
 
@@ -55,9 +55,7 @@ impl Kind for CnnKind {
         varmap: &VarMap,
         rng: &mut ChaCha8Rng,
     ) -> Result<Box<dyn Student>> {
-        let plan = CnnConfig::of(cfg)
-            .and_then(|c| c.plan(&p.shape, p.classes))
-            .map_err(candle_core::Error::msg)?;
+        let plan = CnnConfig::of(cfg)?.plan(&p.shape, p.classes)?;
         let net = CnnNet::new(varmap, &plan, rng, &p.device)?;
         Ok(Box::new(CnnStudent(net)))
     }
@@ -67,7 +65,7 @@ impl Kind for CnnKind {
     /// one-channel sequence `[1, F]` — the first the layers fit. Exact for those data; for
     /// others (a multichannel sequence) an estimate. The report's CNN section has the exact
     /// figure, from the saved student.
-    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> anyhow::Result<usize> {
+    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> Result<usize> {
         let c = CnnConfig::of(cfg)?;
         let side = |f: usize| {
             let s = (f as f64).sqrt().round() as usize;
@@ -92,7 +90,7 @@ impl Kind for CnnKind {
         }
     }
 
-    fn report_section(&self, md: &mut String, r: &Report) -> anyhow::Result<()> {
+    fn report_section(&self, md: &mut String, r: &Report) -> Result<()> {
         report_section(md, r)
     }
 }
@@ -108,7 +106,7 @@ pub fn int8_bytes(plan: &Plan) -> usize {
 
 /// The layers with their shapes, MACs and parameters, read from the saved KD student (the
 /// pipeline tells a kind's report section nothing of the data's shape).
-fn report_section(md: &mut String, r: &Report) -> anyhow::Result<()> {
+fn report_section(md: &mut String, r: &Report) -> Result<()> {
     let path = r
         .config
         .out_dir
@@ -174,7 +172,7 @@ impl Student for CnnStudent {
         &self.0
     }
 
-    fn save(&self, path: &Path, varmap: &VarMap, meta: &StudentMeta) -> anyhow::Result<()> {
+    fn save(&self, path: &Path, varmap: &VarMap, meta: &StudentMeta) -> Result<()> {
         let layers = self.0.float_layers(varmap)?;
         save(path, export::FloatBody::Cnn(layers), meta)
     }

@@ -1,13 +1,13 @@
 //! The CNN student as a [`Classifier`]: candle ops in channels-first layout (PyTorch's and
 //! the float model's), trained on the CPU through `nn::fast_cnn`'s hand-written step and
 //! elsewhere through candle's autograd.
-use anyhow::Context;
 use candle_core::{Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarMap};
 use rand_chacha::ChaCha8Rng;
 use runtime_nostd::format::cnn::{Layer, Padding, Plan};
 use runtime_nostd::format::{LayerTensor, layer_name};
 
+use crate::error::{Error, ensure};
 use crate::nn::FastStep;
 use crate::nn::fast_cnn::FastCnn;
 use crate::training::optim::FusedAdamW;
@@ -117,28 +117,26 @@ impl CnnNet {
 
     /// The float model's layers, with the parameters `varmap` holds now (the map must hold
     /// exactly this network's, nothing the file would silently drop).
-    pub fn float_layers(&self, varmap: &VarMap) -> anyhow::Result<Vec<export::CnnLayer>> {
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|_| anyhow::anyhow!("parameter map poisoned"))?;
+    pub fn float_layers(&self, varmap: &VarMap) -> crate::Result<Vec<export::CnnLayer>> {
+        let data = varmap.data().lock().map_err(|_| Error::Poisoned)?;
         let weighted = self
             .plan
             .layers()
             .iter()
             .filter(|l| l.has_weights())
             .count();
-        anyhow::ensure!(
+        ensure!(
             data.len() == 2 * weighted,
+            Internal,
             "the CNN's parameter map holds {} tensors, its {weighted} weighted layers need {}",
             data.len(),
             2 * weighted
         );
-        let get = |k: usize, t: LayerTensor| -> anyhow::Result<Vec<f32>> {
+        let get = |k: usize, t: LayerTensor| -> crate::Result<Vec<f32>> {
             let name = layer_name(k, t).to_string();
             let v = data
                 .get(&name)
-                .with_context(|| format!("the CNN has no parameter {name}"))?;
+                .ok_or_else(|| Error::Internal(format!("the CNN has no parameter {name}")))?;
             Ok(host_f32(v.as_tensor())?)
         };
         self.plan

@@ -2,6 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::error::{Result, ensure};
 use crate::students::kind::{Flag, FlagValue, settings_of};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,13 +20,14 @@ impl Default for MlpConfig {
 
 impl MlpConfig {
     /// The MLP settings of `cfg` (checked by `Config::validate`).
-    pub fn of(cfg: &Config) -> anyhow::Result<Self> {
+    pub fn of(cfg: &Config) -> Result<Self> {
         settings_of(cfg, super::NAME)
     }
 
-    pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(
+    pub fn validate(&self) -> Result<()> {
+        ensure!(
             self.hidden.iter().all(|&h| h > 0),
+            Config,
             "student.mlp.hidden sizes must be > 0, got {:?}",
             self.hidden
         );

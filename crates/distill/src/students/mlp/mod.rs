@@ -4,12 +4,12 @@ mod config;
 
 use std::path::Path;
 
-use candle_core::Result;
 use candle_nn::VarMap;
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::Config;
 use crate::data::prepared::Prepared;
+use crate::error::Result;
 use crate::nn::{Classifier, Mlp};
 use crate::students::float_model::{StudentMeta, save_mlp};
 use crate::students::kind::{Flag, Kind, Student, normalized};
@@ -26,7 +26,7 @@ impl Kind for MlpKind {
         NAME
     }
 
-    fn settings(&self, table: &toml::Table) -> anyhow::Result<toml::Table> {
+    fn settings(&self, table: &toml::Table) -> Result<toml::Table> {
         normalized::<MlpConfig>(NAME, table)
     }
 
@@ -34,7 +34,7 @@ impl Kind for MlpKind {
         config::FLAGS
     }
 
-    fn validate(&self, cfg: &Config) -> anyhow::Result<()> {
+    fn validate(&self, cfg: &Config) -> Result<()> {
         MlpConfig::of(cfg)?.validate()
     }
 
@@ -45,12 +45,12 @@ impl Kind for MlpKind {
         varmap: &VarMap,
         rng: &mut ChaCha8Rng,
     ) -> Result<Box<dyn Student>> {
-        let hidden = MlpConfig::of(cfg).map_err(candle_core::Error::msg)?.hidden;
+        let hidden = MlpConfig::of(cfg)?.hidden;
         let mlp = Mlp::new(varmap, p.features, &hidden, p.classes, 0.0, rng, &p.device)?;
         Ok(Box::new(MlpStudent { mlp, hidden }))
     }
 
-    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> anyhow::Result<usize> {
+    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> Result<usize> {
         let mut widths = vec![features];
         widths.extend(MlpConfig::of(cfg)?.hidden);
         widths.push(classes);
@@ -74,7 +74,7 @@ impl Student for MlpStudent {
         &self.mlp
     }
 
-    fn save(&self, path: &Path, varmap: &VarMap, meta: &StudentMeta) -> anyhow::Result<()> {
+    fn save(&self, path: &Path, varmap: &VarMap, meta: &StudentMeta) -> Result<()> {
         save_mlp(path, varmap, &self.hidden, meta)
     }
 }

@@ -3,6 +3,7 @@ use runtime_nostd::format as fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::error::{Result, ensure};
 use crate::students::kind::{Flag, FlagValue, settings_of};
 use crate::training::loss::SoftLoss;
 
@@ -48,7 +49,7 @@ impl Default for TreeConfig {
 
 impl TreeConfig {
     /// The tree settings of `cfg` (checked by `Config::validate`).
-    pub fn of(cfg: &Config) -> anyhow::Result<Self> {
+    pub fn of(cfg: &Config) -> Result<Self> {
         settings_of(cfg, super::NAME)
     }
 }
@@ -94,41 +95,48 @@ pub const FLAGS: &[Flag] = &[
 
 /// The config rules a tree run must meet (the runtime's depth limits, a positive β, a soft
 /// term the leaf distributions can learn).
-pub fn validate(cfg: &Config) -> anyhow::Result<()> {
+pub fn validate(cfg: &Config) -> Result<()> {
     let t = &TreeConfig::of(cfg)?;
     let (lo, hi) = (fmt::MIN_DEPTH, fmt::MAX_DEPTH);
-    anyhow::ensure!(
+    ensure!(
         (lo..=hi).contains(&t.depth),
+        Config,
         "student.tree.depth must be in {lo}..={hi}, got {}",
         t.depth
     );
-    anyhow::ensure!(
+    ensure!(
         t.beta > 0.0 && t.beta.is_finite(),
+        Config,
         "student.tree.beta must be > 0 (the max-path rule takes the sign of w·x + b), got {}",
         t.beta
     );
     if let Some(b) = t.beta_final {
-        anyhow::ensure!(
+        ensure!(
             b > 0.0 && b.is_finite(),
+            Config,
             "student.tree.beta_final must be > 0, got {b}"
         );
-        anyhow::ensure!(
+        ensure!(
             !t.learn_beta,
+            Config,
             "student.tree: beta_final schedules a fixed β; it cannot be combined with learn_beta"
         );
     }
-    anyhow::ensure!(
+    ensure!(
         t.balance >= 0.0 && t.balance.is_finite(),
+        Config,
         "student.tree.balance must be >= 0, got {}",
         t.balance
     );
-    anyhow::ensure!(
+    ensure!(
         (0.0..1.0).contains(&t.balance_decay),
+        Config,
         "student.tree.balance_decay must be in [0, 1), got {}",
         t.balance_decay
     );
-    anyhow::ensure!(
+    ensure!(
         cfg.kd.soft != SoftLoss::LogitMse,
+        Config,
         "a tree student learns leaf distributions: kd.soft must be \"kl\" or \"kl-targets\", not {:?}",
         cfg.kd.soft
     );

@@ -1,7 +1,7 @@
 //! The soft tree as a student kind.
 use std::path::Path;
 
-use candle_core::{Result, Tensor};
+use candle_core::Tensor;
 use candle_nn::VarMap;
 use rand_chacha::ChaCha8Rng;
 
@@ -9,6 +9,7 @@ use super::SoftTree;
 use super::TreeConfig;
 use crate::config::Config;
 use crate::data::prepared::Prepared;
+use crate::error::Result;
 use crate::nn::Classifier;
 use crate::report::Report;
 use crate::students::float_model::{StudentMeta, save_tree};
@@ -24,7 +25,7 @@ impl Kind for TreeKind {
         super::NAME
     }
 
-    fn settings(&self, table: &toml::Table) -> anyhow::Result<toml::Table> {
+    fn settings(&self, table: &toml::Table) -> Result<toml::Table> {
         normalized::<TreeConfig>(super::NAME, table)
     }
 
@@ -39,7 +40,7 @@ impl Kind for TreeKind {
         varmap: &VarMap,
         rng: &mut ChaCha8Rng,
     ) -> Result<Box<dyn Student>> {
-        let t = &TreeConfig::of(cfg).map_err(candle_core::Error::msg)?;
+        let t = &TreeConfig::of(cfg)?;
         let tree = SoftTree::new(varmap, &p.train_x.mean(0)?, p.classes, t, rng, &p.device)?;
         if t.median_init {
             let n = p.train_x.dim(0)?.min(MEDIAN_INIT_ROWS);
@@ -50,16 +51,16 @@ impl Kind for TreeKind {
 
     /// Per inner node F int8 weights, an f32 scale and an i32 bias; per leaf C u8
     /// probabilities and a u8 class (FORMAT.md).
-    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> anyhow::Result<usize> {
+    fn int8_bytes(&self, cfg: &Config, features: usize, classes: usize) -> Result<usize> {
         let inner = (1usize << TreeConfig::of(cfg)?.depth) - 1;
         Ok(inner * (features + 8) + (inner + 1) * (classes + 1))
     }
 
-    fn validate(&self, cfg: &Config) -> anyhow::Result<()> {
+    fn validate(&self, cfg: &Config) -> Result<()> {
         super::validate(cfg)
     }
 
-    fn report_section(&self, md: &mut String, r: &Report) -> anyhow::Result<()> {
+    fn report_section(&self, md: &mut String, r: &Report) -> Result<()> {
         super::report::write(md, r)
     }
 
@@ -69,7 +70,7 @@ impl Kind for TreeKind {
 }
 
 /// `tree.png`: the distilled tree, from the saved float student.
-fn draw_tree(dir: &Path) -> anyhow::Result<()> {
+fn draw_tree(dir: &Path) -> Result<()> {
     let model = export::FloatModel::load(&dir.join("student.safetensors"))?;
     let view = super::plots::TreeView::from_model(&model)?;
     let title = format!("Distilled soft decision tree, depth {}", view.depth);
@@ -84,11 +85,11 @@ impl Student for TreeStudent {
         &self.0
     }
 
-    fn save(&self, path: &Path, _varmap: &VarMap, meta: &StudentMeta) -> anyhow::Result<()> {
+    fn save(&self, path: &Path, _varmap: &VarMap, meta: &StudentMeta) -> Result<()> {
         save_tree(path, &self.0, meta)
     }
 
-    fn device_note(&self, x: &Tensor) -> Result<Option<String>> {
+    fn device_note(&self, x: &Tensor) -> candle_core::Result<Option<String>> {
         let mut used = self.0.max_path_leaves(x)?;
         used.sort_unstable();
         used.dedup();

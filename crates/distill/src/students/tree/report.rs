@@ -8,7 +8,7 @@ use crate::students::mean_std;
 /// How far the int8 max path may fall from the float one (the bound), in points.
 pub const INT8_TOLERANCE: f64 = 0.3;
 
-pub fn write(md: &mut String, r: &Report) -> anyhow::Result<()> {
+pub fn write(md: &mut String, r: &Report) -> crate::Result<()> {
     let t = &super::TreeConfig::of(r.config)?;
     writeln!(
         md,

@@ -5,10 +5,9 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use super::TreeConfig;
 use crate::config::Config;
+use crate::error::{Context, Result, ensure};
 use crate::run::{RunDir, RunOptions, Setup, setup};
 use crate::students::kind::store_settings;
 use crate::students::{Ctx, mean_std, train_student};
@@ -52,14 +51,19 @@ pub struct Cell {
 
 /// Trains every (depth, variant, seed) and writes `<out>/<name>/sweep.md`; the transfer
 /// variant uses `transfer.copies` (at least 1).
-pub fn sweep(cfg: &Config, opts: &RunOptions, depths: &[u32]) -> anyhow::Result<PathBuf> {
+pub fn sweep(cfg: &Config, opts: &RunOptions, depths: &[u32]) -> Result<PathBuf> {
     let mut cfg = cfg.clone();
     cfg.student.kind = super::NAME.into();
     let mut tree = TreeConfig::of(&cfg)?;
     cfg.transfer.copies = cfg.transfer.copies.max(1);
-    anyhow::ensure!(!depths.is_empty(), "--depths: give at least one depth");
-    anyhow::ensure!(
+    ensure!(
+        !depths.is_empty(),
+        Config,
+        "--depths: give at least one depth"
+    );
+    ensure!(
         cfg.kd.alpha < 1.0,
+        Config,
         "a sweep compares distillation: kd.alpha must be < 1"
     );
     for &d in depths {
@@ -119,7 +123,7 @@ pub fn sweep(cfg: &Config, opts: &RunOptions, depths: &[u32]) -> anyhow::Result<
 }
 
 /// The Markdown table of every cell finished so far.
-pub fn table(cfg: &Config, teacher_acc: f64, cells: &[Cell]) -> anyhow::Result<String> {
+pub fn table(cfg: &Config, teacher_acc: f64, cells: &[Cell]) -> Result<String> {
     let mut md = String::new();
     let t = &TreeConfig::of(cfg)?;
     writeln!(md, "# Soft-tree sweep `{}`\n", cfg.name)?;

@@ -7,6 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::TrainConfig;
+use crate::error::Error;
 use crate::nn::{Classifier, Cnn, CnnSpec, Mlp};
 use crate::students::tree::SoftTree;
 use crate::students::tree::TreeConfig;
@@ -75,7 +76,7 @@ fn run(
     epochs: usize,
     dir: &std::path::Path,
     resume: bool,
-) -> anyhow::Result<Vec<EpochRecord>> {
+) -> crate::Result<Vec<EpochRecord>> {
     let dev = Device::Cpu;
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let x: Vec<f32> = (0..N * F).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -131,8 +132,12 @@ fn a_huge_learning_rate_stops_every_path_with_the_figures() {
     for path in ALL {
         let dir = tempfile::tempdir().unwrap();
         let e = run(path, 1e6, 4, dir.path(), false)
-            .expect_err("a learning rate of 1e6 ran to the end")
-            .to_string();
+            .expect_err("a learning rate of 1e6 ran to the end");
+        assert!(
+            matches!(&e, Error::Diverged { diverged, .. } if diverged.epoch == 1),
+            "{e:?}"
+        );
+        let e = e.to_string();
         assert!(
             e.starts_with("t: the training loss diverged at epoch 1 (")
                 && e.contains("lower the learning rate")
